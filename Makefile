@@ -1,0 +1,122 @@
+# router - Kafka topic fan-out router. See README.md.
+#
+#   make deps    install the Debian packages it needs (only when missing)
+#   make         build the router (warnings are errors)
+#   make run     deps + build + router --demo on the embedded mock cluster
+#   make test    deps + build + unit and end-to-end tests
+#   make check   the same tests on an ASan + UBSan build
+#   make fuzz    libFuzzer targets (clang), FUZZ_SECONDS each
+#   make bench   benchmark harness
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := rdkafka libpcre2-8 libmicrohttpd jansson
+DEBS    := librdkafka-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
+           libcmocka-dev kcat curl gnuplot-nox pkg-config clang \
+           libclang-rt-14-dev
+CFLAGS_WARN := -std=c11 -Wall -Wextra -Wformat=2 -Werror
+CFLAGS  ?= -g -O2
+ALL_CFLAGS = $(CFLAGS_WARN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
+             $(SAN_FLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+endif
+
+# Explicit source lists, one per part of the tree.
+RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_cond.c \
+               rules/rules_eval.c
+CORE_SRC    := src/log.c src/tracker.c
+PROC_SRC    := src/pipeline.c src/pipeline_route.c src/demo.c \
+               src/options.c
+ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
+
+UNIT_TESTS  := test_jsonscan test_rules test_tracker
+E2E_TOOL_SRC := tests/e2e/e2e_tool.c src/log.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+.PHONY: all deps run test check unit e2e fuzz bench bench-quick clean
+
+all: router $(BUILD)/bench/rules-bench
+
+router: $(BUILD)/router
+	cp $< $@
+
+$(BUILD)/router: $(call obj,$(ROUTER_SRC))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/test_jsonscan: $(call obj,tests/test_jsonscan.c rules/jsonscan.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/test_rules: $(call obj,tests/test_rules.c $(RULES_SRC))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/test_tracker: $(call obj,tests/test_tracker.c src/tracker.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/bench/rules-bench: $(call obj,bench/rules_bench.c $(RULES_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/e2e_tool: $(call obj,$(E2E_TOOL_SRC))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing$$missing"; \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	fi
+
+run: deps
+	$(MAKE) router
+	./router --demo
+
+unit: $(addprefix $(BUILD)/,$(UNIT_TESTS))
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $(BUILD)/$$t; done
+
+e2e: $(BUILD)/router $(BUILD)/e2e_tool
+	BUILD=$(BUILD) bash tests/e2e/run.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+check: deps
+	$(MAKE) BUILD=build-san SAN=1 unit e2e
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval
+fuzz: deps
+	$(MAKE) CC=clang BUILD=build-fuzz \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	    $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p tests/fuzz/corpus-$$t; \
+	    echo "== $$t for $(FUZZ_SECONDS)s"; \
+	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        tests/fuzz/corpus-$$t tests/fuzz/seeds/$$t; \
+	done
+
+build-fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c $(RULES_SRC))
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+
+clean:
+	rm -rf build build-san build-fuzz router
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,90 @@
+/* pipeline.h - the router's data path: one consumer, the rule engine, one
+ * producer, delivery reports, the offset trackers (DESIGN sections 4, 5).
+ *
+ * pipeline_run() is the routing thread: it owns the Kafka handles, the
+ * trackers and every in-flight message. Other threads talk to it only
+ * through pipeline_stop(), pipeline_set_rules() and pipeline_stats(). */
+#ifndef ROUTER_PIPELINE_H
+#define ROUTER_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+typedef struct pipeline pipeline_t;
+
+typedef struct pipeline_conf {
+    const char *brokers;          /* bootstrap.servers */
+    const char *group;            /* group.id */
+    const char *const *props;     /* "k=v" (both clients), "consumer.k=v",
+                                   * "producer.k=v" */
+    size_t nprops;
+    const char *const *topics;    /* subscription; NULL: the rules' sources */
+    size_t ntopics;
+    int batch_size;               /* messages per consume batch */
+    int connect_timeout_ms;       /* give up at start when no broker answers */
+    int drain_timeout_ms;         /* shutdown/revoke wait for deliveries */
+    int stats_interval_ms;        /* librdkafka statistics (for lag) */
+} pipeline_conf_t;
+
+/* Per-destination-topic counters in a stats snapshot. */
+typedef struct pipeline_topic_stat {
+    char topic[256];
+    uint64_t produced;
+} pipeline_topic_stat_t;
+
+/* A consistent snapshot of the counters. */
+typedef struct pipeline_stats {
+    uint64_t consumed;            /* messages consumed */
+    uint64_t produced;            /* deliveries acknowledged (all topics,
+                                   * dead letter included) */
+    uint64_t dead_lettered;       /* dead letters acknowledged */
+    uint64_t dropped;             /* dropped by rule (unmatched "drop") */
+    uint64_t unmatched;           /* messages no route matched */
+    uint64_t produce_errors;      /* deliveries that failed permanently */
+    uint64_t inflight;            /* consumed, not yet wholly handled */
+    int64_t lag;                  /* consumer lag summed over partitions,
+                                   * -1 when unknown */
+    int assigned;                 /* assigned partitions */
+    int paused;                   /* partitions paused for backpressure or
+                                   * a stuck dead letter */
+    int stuck;                    /* partitions stuck on a failed dead
+                                   * letter */
+    int rules_version;            /* version of the running rules */
+    char health[256];             /* "" when healthy, else the reason */
+    /* Dead letters by reason, and produced by destination topic: the
+     * first entries only (enough for a status line). */
+    struct { char reason[64]; uint64_t n; } reasons[16];
+    size_t nreasons;
+    pipeline_topic_stat_t topics[32];
+    size_t ntopics;
+} pipeline_stats_t;
+
+/* Create the consumer and producer, check that a broker answers within
+ * conf->connect_timeout_ms, and subscribe. Takes ownership of rs (also on
+ * failure). Returns NULL with errstr set on failure. */
+pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
+                            char *errstr, size_t errstr_size);
+
+/* Route until pipeline_stop() is called, then stop fetching, wait for
+ * in-flight deliveries (up to drain_timeout_ms), commit and close the
+ * consumer. Returns 0 after a clean stop, -1 after a fatal error (logged). */
+int pipeline_run(pipeline_t *p);
+
+/* Ask pipeline_run() to stop. Async-signal-safe, any thread. */
+void pipeline_stop(pipeline_t *p);
+
+/* Hand a new rule set to the routing thread, which switches to it between
+ * two batches (each message is routed wholly by one version) and frees the
+ * old one when no in-flight message refers to it. Takes ownership of rs.
+ * Returns the new version number. Any thread. */
+int pipeline_set_rules(pipeline_t *p, rules_set_t *rs);
+
+/* Copy the counters into *st. Any thread. */
+void pipeline_stats(pipeline_t *p, pipeline_stats_t *st);
+
+/* Free everything. Call after pipeline_run() returned. Accepts NULL. */
+void pipeline_destroy(pipeline_t *p);
+
+#endif

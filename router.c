@@ -1,0 +1,421 @@
+/* router.c - main(): command line, signals, lifecycle. Wires the rule
+ * engine, the pipeline (routing thread) and the embedded demo cluster. */
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "demo.h"
+#include "log.h"
+#include "options.h"
+#include "pipeline.h"
+#include "rules.h"
+
+#define ROUTER_VERSION "0.1.0"
+#define DEMO_RULES "examples/demo.json"
+#define DEMO_SOURCE "music.events"
+#define MAX_RULES_FILE (64 * 1024 * 1024)
+
+/* Everything the command line sets. */
+typedef struct router_conf {
+    const char *brokers;        /* -b */
+    const char *group;          /* -G */
+    const char *rules;          /* -r */
+    options_list_t topics;      /* -t: subscription instead of sources */
+    options_list_t props;       /* -X */
+    int batch;                  /* --batch */
+    double connect_timeout;     /* --connect-timeout, seconds */
+    double drain_timeout;       /* --drain-timeout, seconds */
+    double stats_interval;      /* --stats-interval, seconds */
+    double duration;            /* --duration, seconds, 0 = until signal */
+    int demo;                   /* --demo */
+    double demo_rate;           /* --demo-rate, events/s */
+    int demo_partitions;        /* --demo-partitions */
+    int verbose;                /* -v */
+    int version;                /* --version */
+    int help;                   /* -h */
+} router_conf_t;
+
+#define OFF(f) offsetof(router_conf_t, f)
+
+static const options_def_t router_options[] = {
+    {"brokers", 'b', OPT_STR, "LIST", NULL, 0, 0, OFF(brokers),
+     "bootstrap brokers host:port,... (required unless --demo)"},
+    {"group", 'G', OPT_STR, "ID", "router", 0, 0, OFF(group),
+     "consumer group id; run more instances with the same id to scale out"},
+    {"rules", 'r', OPT_STR, "FILE", NULL, 0, 0, OFF(rules),
+     "rules file, JSON (required; --demo: " DEMO_RULES ")"},
+    {"topic", 't', OPT_LIST, "TOPIC", NULL, 0, 0, OFF(topics),
+     "subscribe to TOPIC (or ^regex) instead of the rules' sources; "
+     "repeatable"},
+    {"property", 'X', OPT_LIST, "PROP=VAL", NULL, 0, 0, OFF(props),
+     "librdkafka property for both clients; consumer.PROP=VAL or "
+     "producer.PROP=VAL for one; repeatable"},
+    {"batch", 0, OPT_INT, "N", "1000", 1, 10000, OFF(batch),
+     "messages per consume batch"},
+    {"connect-timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600,
+     OFF(connect_timeout), "exit 1 when no broker answers within S seconds "
+     "at start"},
+    {"drain-timeout", 0, OPT_DOUBLE, "S", "30", 0, 3600, OFF(drain_timeout),
+     "on stop or revoke, wait at most S seconds for in-flight deliveries"},
+    {"stats-interval", 0, OPT_DOUBLE, "S", "0", 0, 3600, OFF(stats_interval),
+     "print a status line every S seconds (0: never; --demo: 1)"},
+    {"duration", 0, OPT_DOUBLE, "S", "0", 0, 1e9, OFF(duration),
+     "stop cleanly after S seconds (0: run until SIGINT/SIGTERM)"},
+    {"demo", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(demo),
+     "start an embedded mock cluster with generated music-app events"},
+    {"demo-rate", 0, OPT_DOUBLE, "N", "2000", 0, 1e7, OFF(demo_rate),
+     "--demo: events per second (0: as fast as possible)"},
+    {"demo-partitions", 0, OPT_INT, "N", "4", 1, 64, OFF(demo_partitions),
+     "--demo: partitions of every demo topic"},
+    {"verbose", 'v', OPT_COUNT, NULL, NULL, 0, 0, OFF(verbose),
+     "more logging (-v -v: debug)"},
+    {"version", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(version),
+     "print the version and exit"},
+    {"help", 'h', OPT_FLAG, NULL, NULL, 0, 0, OFF(help),
+     "print this help and exit"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0, NULL}};
+
+static volatile sig_atomic_t sig_stop;   /* SIGINT / SIGTERM */
+static volatile sig_atomic_t sig_reload; /* SIGHUP */
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        sig_reload = 1;
+    else
+        sig_stop = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: router -b BROKERS -G GROUP -r RULES.json [-X prop=val]... "
+            "[options]\n"
+            "       router --demo\n"
+            "Reads the source topics once, routes every message by the rules "
+            "into\nsmaller topics, dead-letters anomalies. Options:\n");
+    options_help(router_options, out);
+}
+
+/* Read and compile a rules file. Returns NULL with errstr set ("FILE:
+ * routes[0].to: ... (line 3, column 9)"). */
+static rules_set_t *load_rules_file(const char *path, char *errstr,
+                                    size_t errstr_size)
+{
+    rules_set_t *rs = NULL;
+    rules_error_t rerr;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+
+    if (!f) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+
+        if (len == cap) {
+            char *nb;
+
+            if (cap >= MAX_RULES_FILE) {
+                snprintf(errstr, errstr_size, "%s: larger than %d bytes",
+                         path, MAX_RULES_FILE);
+                goto out;
+            }
+            cap = cap ? cap * 2 : 65536;
+            if (!(nb = realloc(buf, cap))) {
+                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                goto out;
+            }
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                snprintf(errstr, errstr_size, "%s: read error", path);
+                goto out;
+            }
+            break;
+        }
+    }
+    rs = rules_load(buf, len, &rerr);
+    if (!rs) {
+        if (rerr.line > 0)
+            snprintf(errstr, errstr_size, "%s:%d:%d: %s", path, rerr.line,
+                     rerr.column, rerr.msg);
+        else
+            snprintf(errstr, errstr_size, "%s: %s", path, rerr.msg);
+    }
+out:
+    free(buf);
+    fclose(f);
+    return rs;
+}
+
+static atomic_int routing_done; /* pipeline_run() returned */
+
+static void *routing_thread(void *arg)
+{
+    static int rc;
+
+    rc = pipeline_run(arg);
+    atomic_store(&routing_done, 1);
+    return &rc;
+}
+
+/* One status line: rates since the previous snapshot. */
+static void print_status(const pipeline_stats_t *now,
+                         const pipeline_stats_t *prev, double secs)
+{
+    char line[2048];
+    size_t n = 0;
+
+#define ADD(...)                                                             \
+    do {                                                                     \
+        int m_ = snprintf(line + n, sizeof(line) - n, __VA_ARGS__);          \
+        if (m_ > 0)                                                          \
+            n = n + (size_t)m_ < sizeof(line) ? n + (size_t)m_               \
+                                              : sizeof(line) - 1;            \
+    } while (0)
+
+    ADD("in %.0f/s out %.0f/s", (now->consumed - prev->consumed) / secs,
+        (now->produced - prev->produced) / secs);
+    for (size_t i = 0; i < now->ntopics; i++) {
+        uint64_t before = 0;
+
+        for (size_t j = 0; j < prev->ntopics; j++)
+            if (!strcmp(prev->topics[j].topic, now->topics[i].topic))
+                before = prev->topics[j].produced;
+        ADD(" | %s %.0f/s", now->topics[i].topic,
+            (now->topics[i].produced - before) / secs);
+    }
+    ADD(" | dead letters:");
+    for (size_t i = 0; i < now->nreasons; i++)
+        ADD(" %s=%llu", now->reasons[i].reason,
+            (unsigned long long)now->reasons[i].n);
+    if (now->nreasons == 0)
+        ADD(" 0");
+    if (now->lag >= 0)
+        ADD(" | lag %lld", (long long)now->lag);
+    ADD(" | in flight %llu", (unsigned long long)now->inflight);
+    if (now->health[0])
+        ADD(" | UNHEALTHY: %s", now->health);
+#undef ADD
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* The demo's topics: the source, the dead letter, every literal
+ * destination, and the templated ones the generator's event types make. */
+static demo_t *start_demo(const router_conf_t *rc, const rules_set_t *rs,
+                          char *errstr, size_t errstr_size)
+{
+    static const char *const typed[] = {
+        "music.type.play", "music.type.skip",  "music.type.like",
+        "music.type.search", "music.type.pay", "music.type.share"};
+    const char *topics[256];
+    size_t n = 0;
+    demo_conf_t dc;
+
+    for (size_t i = 0; i < rules_topic_count(rs) && n < 200; i++)
+        topics[n++] = rules_topic(rs, i);
+    for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++)
+        topics[n++] = typed[i];
+    memset(&dc, 0, sizeof(dc));
+    dc.brokers = 3;
+    dc.topic = DEMO_SOURCE;
+    dc.partitions = rc->demo_partitions;
+    dc.rate = rc->demo_rate;
+    dc.topics = topics;
+    dc.ntopics = n;
+    return demo_start(&dc, errstr, errstr_size);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !sig_stop)
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    router_conf_t rc;
+    pipeline_conf_t pc;
+    pipeline_stats_t st, prev;
+    pipeline_t *pl = NULL;
+    demo_t *demo = NULL;
+    rules_set_t *rs = NULL;
+    pthread_t thr;
+    struct sigaction sa;
+    char errstr[1024];
+    int next, exit_code = 2, started = 0, *thr_rc;
+    int64_t t0, last_status;
+
+    memset(&rc, 0, sizeof(rc));
+    switch (options_parse(router_options, &rc, argc, argv, &next, errstr,
+                          sizeof(errstr))) {
+    case -1:
+        fprintf(stderr, "router: error: %s\n", errstr);
+        goto out;
+    case 1:
+        fprintf(stderr, "router: error: unexpected argument \"%s\" (see "
+                        "--help)\n", argv[next]);
+        goto out;
+    }
+    if (rc.help) {
+        usage(stdout);
+        exit_code = 0;
+        goto out;
+    }
+    if (rc.version) {
+        printf("router %s (librdkafka %s)\n", ROUTER_VERSION,
+               rd_kafka_version_str());
+        exit_code = 0;
+        goto out;
+    }
+    log_set_level(rc.verbose >= 2 ? LOG_DEBUG : LOG_INFO);
+    if (rc.demo) {
+        if (!rc.rules)
+            rc.rules = DEMO_RULES;
+        if (rc.stats_interval == 0)
+            rc.stats_interval = 1;
+    }
+    if (!rc.rules) {
+        fprintf(stderr, "router: error: no rules file: give -r FILE\n");
+        goto out;
+    }
+    if (!rc.brokers && !rc.demo) {
+        fprintf(stderr, "router: error: no brokers: give -b host:port "
+                        "(or --demo)\n");
+        goto out;
+    }
+    if (!(rs = load_rules_file(rc.rules, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "router: error: %s\n", errstr);
+        goto out;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+        sigaction(SIGHUP, &sa, NULL)) {
+        fprintf(stderr, "router: error: sigaction: %s\n", strerror(errno));
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    exit_code = 1;
+    if (rc.demo) {
+        if (!(demo = start_demo(&rc, rs, errstr, sizeof(errstr)))) {
+            fprintf(stderr, "router: error: demo: %s\n", errstr);
+            goto out;
+        }
+        if (!rc.brokers)
+            rc.brokers = demo_bootstraps(demo);
+        printf("router: demo cluster at %s; watch it with:\n"
+               "  kcat -b %s -L\n"
+               "  kcat -b %s -C -t music.play -o end\n",
+               demo_bootstraps(demo), demo_bootstraps(demo),
+               demo_bootstraps(demo));
+        fflush(stdout);
+    }
+
+    memset(&pc, 0, sizeof(pc));
+    pc.brokers = rc.brokers;
+    pc.group = rc.group;
+    pc.props = rc.props.v;
+    pc.nprops = rc.props.n;
+    pc.topics = rc.topics.n ? rc.topics.v : NULL;
+    pc.ntopics = rc.topics.n;
+    pc.batch_size = rc.batch;
+    pc.connect_timeout_ms = (int)(rc.connect_timeout * 1000);
+    pc.drain_timeout_ms = (int)(rc.drain_timeout * 1000);
+    pc.stats_interval_ms = rc.stats_interval > 0
+                               ? (int)(rc.stats_interval * 1000)
+                               : 0;
+    pl = pipeline_create(&pc, rs, errstr, sizeof(errstr));
+    rs = NULL; /* owned by the pipeline, also on failure */
+    if (!pl) {
+        fprintf(stderr, "router: error: %s\n", errstr);
+        goto out;
+    }
+    if (pthread_create(&thr, NULL, routing_thread, pl)) {
+        fprintf(stderr, "router: error: cannot start the routing thread\n");
+        goto out;
+    }
+    started = 1;
+    log_info("routing with %s (group %s, brokers %s)", rc.rules, rc.group,
+             rc.brokers);
+
+    t0 = last_status = mono_ms();
+    pipeline_stats(pl, &prev);
+    while (!sig_stop) {
+        int64_t now;
+
+        sleep_ms(100);
+        now = mono_ms();
+        pipeline_stats(pl, &st);
+        if (sig_reload) {
+            sig_reload = 0;
+            if ((rs = load_rules_file(rc.rules, errstr, sizeof(errstr)))) {
+                int v = pipeline_set_rules(pl, rs);
+
+                rs = NULL;
+                log_info("SIGHUP: rules reloaded from %s as version %d",
+                         rc.rules, v);
+            } else {
+                log_error("SIGHUP: reload rejected, keeping the running "
+                          "rules: %s", errstr);
+            }
+        }
+        if (rc.stats_interval > 0 &&
+            now - last_status >= (int64_t)(rc.stats_interval * 1000)) {
+            print_status(&st, &prev, (now - last_status) / 1000.0);
+            prev = st;
+            last_status = now;
+        }
+        if (rc.duration > 0 && now - t0 >= (int64_t)(rc.duration * 1000))
+            break;
+        if (atomic_load(&routing_done))
+            break; /* fatal error, already logged */
+    }
+    pipeline_stop(pl);
+    if (pthread_join(thr, (void **)&thr_rc) == 0 && *thr_rc == 0)
+        exit_code = 0;
+    started = 0;
+    pipeline_stats(pl, &st);
+    log_info("stopped: consumed %llu, produced %llu, dead-lettered %llu, "
+             "dropped %llu",
+             (unsigned long long)st.consumed, (unsigned long long)st.produced,
+             (unsigned long long)st.dead_lettered,
+             (unsigned long long)st.dropped);
+out:
+    if (started) {
+        pipeline_stop(pl);
+        pthread_join(thr, NULL);
+    }
+    pipeline_destroy(pl);
+    demo_stop(demo);
+    rules_destroy(rs);
+    options_free(router_options, &rc);
+    return exit_code;
+}

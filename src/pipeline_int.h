@@ -1,0 +1,150 @@
+/* pipeline_int.h - the pipeline's private state, shared by pipeline.c (the
+ * loop, Kafka handles, rebalance, offsets) and pipeline_route.c (routing a
+ * message, producing, delivery reports, dead letters). Not a public
+ * interface: nothing outside src/pipeline*.c includes it. */
+#ifndef ROUTER_PIPELINE_INT_H
+#define ROUTER_PIPELINE_INT_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "pipeline.h"
+#include "rules.h"
+#include "tracker.h"
+
+#define PL_INLINE_DESTS 4       /* destinations held inside a msgctx */
+#define PL_DREF_UNMATCHED (-1)  /* dref.route of the unmatched topic */
+#define PL_DREF_DEAD (-2)       /* dref.route of a dead-letter produce */
+#define PL_MAX_TOPIC_STATS 32
+#define PL_MAX_REASONS 16
+
+/* A rule set and the in-flight messages routed by it. Touched only by the
+ * routing thread. */
+typedef struct pl_rules {
+    rules_set_t *rs;            /* owned */
+    int version;                /* 1 for the first rules, +1 per reload */
+    unsigned refs;              /* in-flight messages + 1 while current */
+} pl_rules_t;
+
+/* One source partition we own (or owned: revoked, draining). */
+typedef struct pl_part {
+    char *topic;                /* owned */
+    int32_t partition;
+    tracker_t *tr;              /* owned */
+    int64_t stored;             /* last offset passed to offsets_store */
+    int revoked;                /* given up; freed once tr drains */
+    int stuck;                  /* a dead-letter produce failed */
+    int paused;                 /* paused by us (backpressure or stuck) */
+    struct pl_dlreq *stuck_head; /* dead letters waiting for a retry */
+    struct pl_part *next;       /* hash chain */
+} pl_part_t;
+
+struct pl_msgctx;
+
+/* The opaque of one produce: which message, which action. */
+typedef struct pl_dref {
+    struct pl_msgctx *ctx;
+    int route;                  /* route index, PL_DREF_UNMATCHED or
+                                 * PL_DREF_DEAD */
+} pl_dref_t;
+
+/* A dead-letter produce (d.route == PL_DREF_DEAD); d must stay first. */
+typedef struct pl_dlreq {
+    pl_dref_t d;
+    char reason[64];
+    char detail[512];
+    int route;                  /* index of the route whose action failed,
+                                 * or -1 */
+    struct pl_dlreq *next;      /* stuck list of its partition */
+} pl_dlreq_t;
+
+/* One consumed message until every action for it is done. The consumed
+ * rd_kafka_message_t is kept alive so that produces point into its payload
+ * instead of copying it. */
+typedef struct pl_msgctx {
+    rd_kafka_message_t *rkm;    /* owned; destroyed on the last release */
+    pl_part_t *part;            /* its source partition */
+    pl_rules_t *pr;             /* rules that routed it (counted ref) */
+    uint64_t seq;               /* tracker handle */
+    unsigned refs;              /* produces not reported yet (+1 guard
+                                 * while routing) */
+    int in_use;
+    pl_dref_t dref[PL_INLINE_DESTS];
+    pl_dref_t *xdref;           /* owned, when more destinations */
+    struct pl_msgctx *free_next;
+} pl_msgctx_t;
+
+/* A slab of message contexts; the pool never shrinks while running. */
+typedef struct pl_slab {
+    struct pl_slab *next;
+    size_t n;
+    pl_msgctx_t ctx[];
+} pl_slab_t;
+
+/* A cached producer topic handle. */
+typedef struct pl_topic {
+    char *name;                 /* owned */
+    rd_kafka_topic_t *rkt;      /* owned */
+    int partitions;             /* 0 until looked up */
+    uint64_t produced;          /* acknowledged produces */
+    struct pl_topic *next;
+} pl_topic_t;
+
+struct pipeline {
+    pipeline_conf_t conf;       /* copy; strings owned by the caller */
+    rd_kafka_t *rkc;            /* consumer */
+    rd_kafka_t *rkp;            /* producer */
+    rd_kafka_queue_t *rkqu;     /* the consumer queue */
+    rules_scratch_t *scratch;   /* per routing thread */
+    pl_rules_t *cur;            /* current rules */
+    _Atomic(rules_set_t *) next_rules; /* handed over by set_rules */
+    atomic_int next_version;    /* version of the latest set_rules */
+    atomic_int stop;            /* set by pipeline_stop() */
+    int stopping;               /* routing thread is shutting down */
+    int fatal;                  /* a fatal error happened */
+
+    pl_part_t **parts;          /* hash of partitions by topic+partition */
+    size_t nbuckets;
+    pl_part_t *last_part;       /* lookup cache */
+    int assigned;               /* assigned, not revoked */
+
+    pl_topic_t **topics;        /* hash of producer topic handles */
+    size_t ntbuckets;
+
+    pl_slab_t *slabs;
+    pl_msgctx_t *free_ctx;
+    uint64_t inflight;          /* messages not wholly handled */
+    pl_dlreq_t *dl_deferred;    /* dead letters asked for by delivery
+                                 * reports, sent by pl_send_deferred() */
+    int bp_paused;              /* backpressure pause active */
+    long queue_max;             /* producer queue.buffering.max.messages */
+
+    /* Counters of the routing thread, published under lock. */
+    uint64_t consumed, produced, dead_lettered, dropped, unmatched;
+    uint64_t produce_errors;
+    struct { char reason[64]; uint64_t n; } reasons[PL_MAX_REASONS];
+    size_t nreasons;
+    char fatal_reason[256];
+
+    pthread_mutex_t lock;       /* guards pub and lag */
+    pipeline_stats_t pub;
+    int64_t lag;
+};
+
+/* pipeline_route.c */
+int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part);
+void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                    void *opaque);
+void pl_retry_stuck(pipeline_t *p, pl_part_t *part);
+void pl_send_deferred(pipeline_t *p);
+void pl_ctx_free_all(pipeline_t *p);
+void pl_topics_destroy(pipeline_t *p);
+void pl_rules_unref(pipeline_t *p, pl_rules_t *pr);
+
+/* pipeline.c */
+void pl_part_stuck(pipeline_t *p, pl_part_t *part, int stuck);
+void pl_count_reason(pipeline_t *p, const char *reason);
+
+#endif

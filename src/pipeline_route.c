@@ -1,0 +1,535 @@
+/* pipeline_route.c - route one consumed message: evaluate the rules,
+ * produce to every destination without copying the payload, dead-letter
+ * what must be, and account for every delivery report until the message is
+ * wholly handled (then its offset may be committed). Routing thread only. */
+#include "pipeline_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SLAB_CTX 1024
+
+/* ---- message contexts ------------------------------------------------ */
+
+/* Take a context from the pool. Returns NULL when out of memory. */
+static pl_msgctx_t *ctx_get(pipeline_t *p)
+{
+    pl_msgctx_t *ctx;
+
+    if (!p->free_ctx) {
+        pl_slab_t *s = calloc(1, sizeof(*s) + SLAB_CTX * sizeof(s->ctx[0]));
+
+        if (!s)
+            return NULL;
+        s->n = SLAB_CTX;
+        s->next = p->slabs;
+        p->slabs = s;
+        for (size_t i = 0; i < s->n; i++) {
+            s->ctx[i].free_next = p->free_ctx;
+            p->free_ctx = &s->ctx[i];
+        }
+    }
+    ctx = p->free_ctx;
+    p->free_ctx = ctx->free_next;
+    ctx->free_next = NULL;
+    ctx->in_use = 1;
+    return ctx;
+}
+
+/* Drop one reference of ctx; on the last one the message is wholly handled:
+ * tell the tracker, free the consumed message, return ctx to the pool. */
+static void ctx_release(pipeline_t *p, pl_msgctx_t *ctx)
+{
+    if (--ctx->refs > 0)
+        return;
+    if (tracker_done(ctx->part->tr, ctx->seq) != 0)
+        log_error("%s [%" PRId32 "] offset %" PRId64
+                  ": tracker lost the entry (bug)",
+                  ctx->part->topic, ctx->part->partition, ctx->rkm->offset);
+    rd_kafka_message_destroy(ctx->rkm);
+    ctx->rkm = NULL;
+    pl_rules_unref(p, ctx->pr);
+    ctx->pr = NULL;
+    free(ctx->xdref);
+    ctx->xdref = NULL;
+    ctx->in_use = 0;
+    ctx->free_next = p->free_ctx;
+    p->free_ctx = ctx;
+    p->inflight--;
+}
+
+void pl_ctx_free_all(pipeline_t *p)
+{
+    pl_slab_t *s;
+
+    while ((s = p->slabs)) {
+        p->slabs = s->next;
+        for (size_t i = 0; i < s->n; i++) {
+            if (!s->ctx[i].in_use)
+                continue;
+            rd_kafka_message_destroy(s->ctx[i].rkm);
+            pl_rules_unref(p, s->ctx[i].pr);
+            free(s->ctx[i].xdref);
+        }
+        free(s);
+    }
+    p->free_ctx = NULL;
+}
+
+void pl_rules_unref(pipeline_t *p, pl_rules_t *pr)
+{
+    (void)p;
+    if (!pr || --pr->refs > 0)
+        return;
+    log_debug("rules version %d released", pr->version);
+    rules_destroy(pr->rs);
+    free(pr);
+}
+
+/* ---- producer topic handles ------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
+/* The cached handle of topic name, created on first use. NULL when out of
+ * memory or librdkafka refuses the name (errstr says why). */
+static pl_topic_t *topic_get(pipeline_t *p, const char *name, char *errstr,
+                             size_t errstr_size)
+{
+    size_t b = hash_str(name) % p->ntbuckets;
+    rd_kafka_topic_conf_t *tconf;
+    pl_topic_t *t;
+
+    for (t = p->topics[b]; t; t = t->next)
+        if (!strcmp(t->name, name))
+            return t;
+    t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
+    tconf = rd_kafka_default_topic_conf_dup(p->rkp);
+    if (!tconf) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
+    /* Delivery reports find their counters through the topic opaque. */
+    rd_kafka_topic_conf_set_opaque(tconf, t);
+    t->rkt = rd_kafka_topic_new(p->rkp, name, tconf); /* takes tconf */
+    if (!t->rkt) {
+        snprintf(errstr, errstr_size, "%s",
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        goto err;
+    }
+    t->next = p->topics[b];
+    p->topics[b] = t;
+    return t;
+err:
+    if (t)
+        free(t->name);
+    free(t);
+    return NULL;
+}
+
+void pl_topics_destroy(pipeline_t *p)
+{
+    for (size_t b = 0; p->topics && b < p->ntbuckets; b++) {
+        pl_topic_t *t;
+
+        while ((t = p->topics[b])) {
+            p->topics[b] = t->next;
+            rd_kafka_topic_destroy(t->rkt);
+            free(t->name);
+            free(t);
+        }
+    }
+}
+
+/* The partition count of t (cached), or -1 when metadata can't be had. */
+static int topic_partitions(pipeline_t *p, pl_topic_t *t)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_resp_err_t err;
+
+    if (t->partitions > 0)
+        return t->partitions;
+    err = rd_kafka_metadata(p->rkp, 0, t->rkt, &md, 5000);
+    if (err) {
+        log_warn("metadata for %s: %s", t->name, rd_kafka_err2str(err));
+        return -1;
+    }
+    if (md->topic_cnt == 1 && !md->topics[0].err)
+        t->partitions = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return t->partitions > 0 ? t->partitions : -1;
+}
+
+/* ---- producing -------------------------------------------------------- */
+
+/* Produce rkm's value (not copied) to t with key and headers hdrs (taken
+ * over, also on failure). Waits through a full queue by serving delivery
+ * reports. Returns 0 when enqueued; else the error (errstr set). */
+static rd_kafka_resp_err_t produce(pipeline_t *p, pl_topic_t *t,
+                                   int32_t partition,
+                                   const rd_kafka_message_t *rkm,
+                                   const void *key, size_t key_len,
+                                   rd_kafka_headers_t *hdrs, pl_dref_t *d)
+{
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(rkm, &tstype);
+    rd_kafka_resp_err_t err;
+
+    if (tstype != RD_KAFKA_TIMESTAMP_CREATE_TIME)
+        ts = 0;
+    for (;;) {
+        err = rd_kafka_producev(
+            p->rkp, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_MSGFLAGS(0), /* zero-copy: rkm outlives delivery */
+            RD_KAFKA_V_VALUE(rkm->payload, rkm->len),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(ts),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        /* Backpressure: serve delivery reports until there is room. */
+        rd_kafka_poll(p->rkp, 10);
+    }
+    if (err && hdrs)
+        rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+    return err;
+}
+
+/* A copy of rkm's headers for one more produce, or NULL when it has none. */
+static rd_kafka_headers_t *headers_copy(rd_kafka_message_t *rkm)
+{
+    rd_kafka_headers_t *h;
+
+    if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return NULL;
+    return rd_kafka_headers_copy(h);
+}
+
+static void hdr_add(rd_kafka_headers_t *h, const char *name, const char *val)
+{
+    if (rd_kafka_header_add(h, name, -1, val, -1))
+        log_warn("cannot add header %s", name);
+}
+
+/* Produce the dead letter dl for its message. On success the message holds
+ * one more reference. Returns 0, or -1 when it could not even be enqueued
+ * (the partition is then stuck with dl on its retry list). */
+static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
+{
+    pl_msgctx_t *ctx = dl->d.ctx;
+    rd_kafka_message_t *rkm = ctx->rkm;
+    const char *dlt = rules_dead_letter_topic(ctx->pr->rs);
+    rd_kafka_timestamp_type_t tstype;
+    rd_kafka_headers_t *h;
+    rd_kafka_resp_err_t err;
+    pl_topic_t *t = NULL;
+    char errstr[256] = "no dead_letter topic in the rules";
+    char num[32];
+
+    if (dlt)
+        t = topic_get(p, dlt, errstr, sizeof(errstr));
+    if (!t)
+        goto stuck;
+    h = headers_copy(rkm);
+    if (!h && !(h = rd_kafka_headers_new(8))) {
+        snprintf(errstr, sizeof(errstr), "out of memory");
+        goto stuck;
+    }
+    hdr_add(h, "router.reason", dl->reason);
+    hdr_add(h, "router.detail", dl->detail);
+    if (dl->route >= 0)
+        hdr_add(h, "router.route", rules_route_name(ctx->pr->rs,
+                                                    (size_t)dl->route));
+    hdr_add(h, "router.source.topic", rd_kafka_topic_name(rkm->rkt));
+    snprintf(num, sizeof(num), "%" PRId32, rkm->partition);
+    hdr_add(h, "router.source.partition", num);
+    snprintf(num, sizeof(num), "%" PRId64, rkm->offset);
+    hdr_add(h, "router.source.offset", num);
+    snprintf(num, sizeof(num), "%" PRId64,
+             rd_kafka_message_timestamp(rkm, &tstype));
+    hdr_add(h, "router.source.timestamp", num);
+    snprintf(num, sizeof(num), "%d", ctx->pr->version);
+    hdr_add(h, "router.rules.version", num);
+
+    err = produce(p, t, RD_KAFKA_PARTITION_UA, rkm, rkm->key, rkm->key_len,
+                  h, &dl->d);
+    if (!err) {
+        ctx->refs++;
+        return 0;
+    }
+    snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
+stuck:
+    log_error("%s [%" PRId32 "] offset %" PRId64
+              ": dead letter (%s) failed: %s; partition stopped",
+              ctx->part->topic, ctx->part->partition, rkm->offset,
+              dl->reason, errstr);
+    ctx->refs++; /* the message stays in flight until the retry works */
+    dl->next = ctx->part->stuck_head;
+    ctx->part->stuck_head = dl;
+    pl_part_stuck(p, ctx->part, 1);
+    return -1;
+}
+
+/* Dead-letter ctx's message with reason/detail (route: failed route or -1).
+ * The message holds one more reference until the dead letter is done.
+ * From a delivery report (defer), the produce is queued for
+ * pl_send_deferred(): producing there could recurse through a full queue. */
+static void dead_letter(pipeline_t *p, pl_msgctx_t *ctx, const char *reason,
+                        const char *detail, int route, int defer)
+{
+    pl_dlreq_t *dl = calloc(1, sizeof(*dl));
+
+    if (!dl) {
+        /* Can't even say why: keep the message in flight forever (its
+         * offset is never committed) rather than lose it. */
+        log_error("out of memory dead-lettering offset %" PRId64,
+                  ctx->rkm->offset);
+        ctx->refs++;
+        pl_part_stuck(p, ctx->part, 1);
+        return;
+    }
+    dl->d.ctx = ctx;
+    dl->d.route = PL_DREF_DEAD;
+    dl->route = route;
+    snprintf(dl->reason, sizeof(dl->reason), "%s", reason);
+    snprintf(dl->detail, sizeof(dl->detail), "%s", detail);
+    if (defer) {
+        ctx->refs++; /* held by the queued request */
+        dl->next = p->dl_deferred;
+        p->dl_deferred = dl;
+        return;
+    }
+    dead_letter_send(p, dl);
+}
+
+void pl_send_deferred(pipeline_t *p)
+{
+    while (p->dl_deferred) {
+        pl_dlreq_t *dl = p->dl_deferred;
+
+        p->dl_deferred = dl->next;
+        dl->next = NULL;
+        dl->d.ctx->refs--; /* handed to the send */
+        dead_letter_send(p, dl);
+    }
+}
+
+void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
+{
+    pl_dlreq_t *list = part->stuck_head;
+
+    part->stuck_head = NULL;
+    pl_part_stuck(p, part, 0);
+    while (list) {
+        pl_dlreq_t *dl = list;
+        pl_msgctx_t *ctx = dl->d.ctx;
+
+        list = dl->next;
+        dl->next = NULL;
+        log_info("%s [%" PRId32 "] offset %" PRId64 ": retrying dead letter",
+                 part->topic, part->partition, ctx->rkm->offset);
+        /* The stuck reference is handed to the new attempt. */
+        ctx->refs--;
+        dead_letter_send(p, dl);
+    }
+}
+
+/* ---- delivery reports ------------------------------------------------- */
+
+void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                    void *opaque)
+{
+    pipeline_t *p = opaque;
+    pl_dref_t *d = rkm->_private;
+    pl_msgctx_t *ctx = d->ctx;
+    char detail[512];
+
+    (void)rk;
+    if (p->stopping && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                        rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+        /* Shutting down after the drain timeout: offsets are final. */
+        if (d->route == PL_DREF_DEAD)
+            free(d);
+        return;
+    }
+    if (d->route == PL_DREF_DEAD) {
+        pl_dlreq_t *dl = (pl_dlreq_t *)d;
+
+        if (rkm->err) {
+            p->produce_errors++;
+            log_error("%s [%" PRId32 "] offset %" PRId64
+                      ": dead letter to %s failed: %s; partition stopped",
+                      ctx->part->topic, ctx->part->partition,
+                      ctx->rkm->offset, rd_kafka_topic_name(rkm->rkt),
+                      rd_kafka_err2str(rkm->err));
+            dl->next = ctx->part->stuck_head;
+            ctx->part->stuck_head = dl;
+            pl_part_stuck(p, ctx->part, 1);
+            return; /* the message stays in flight */
+        }
+        p->produced++;
+        p->dead_lettered++;
+        pl_count_reason(p, dl->reason);
+        free(dl);
+        ctx_release(p, ctx);
+        return;
+    }
+    if (rkm->err) {
+        p->produce_errors++;
+        snprintf(detail, sizeof(detail), "produce to %s failed: %s",
+                 rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
+        dead_letter(p, ctx, "produce_failed", detail, d->route, 1);
+    } else {
+        pl_topic_t *t = rd_kafka_topic_opaque(rkm->rkt);
+
+        p->produced++;
+        if (t)
+            t->produced++;
+    }
+    ctx_release(p, ctx);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* rules_msg_t header callback over a consumed message. */
+static int header_get(void *opaque, const char *name, const void **val,
+                      size_t *len)
+{
+    rd_kafka_message_t *rkm = opaque;
+    rd_kafka_headers_t *h;
+
+    if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return rd_kafka_header_get_last(h, name, val, len) ==
+                   RD_KAFKA_RESP_ERR_NO_ERROR
+               ? 0
+               : -1;
+}
+
+/* Produce ctx's message to one destination; a failure to enqueue is a
+ * produce failure and goes to the dead letter. */
+static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
+                       pl_dref_t *d)
+{
+    char errstr[256], detail[512];
+    int32_t part = RD_KAFKA_PARTITION_UA;
+    rd_kafka_resp_err_t err;
+    pl_topic_t *t;
+
+    d->ctx = ctx;
+    d->route = dd->route >= 0 ? dd->route : PL_DREF_UNMATCHED;
+    t = topic_get(p, dd->topic, errstr, sizeof(errstr));
+    if (!t)
+        goto failed;
+    if (dd->partition != RULES_PARTITION_ANY) {
+        int n = topic_partitions(p, t);
+
+        if (n <= 0) {
+            snprintf(errstr, sizeof(errstr),
+                     "partition count of %s unknown", dd->topic);
+            goto failed;
+        }
+        part = dd->partition % n;
+    }
+    err = produce(p, t, part, ctx->rkm, dd->key, dd->key_len,
+                  headers_copy(ctx->rkm), d);
+    if (!err) {
+        ctx->refs++;
+        return;
+    }
+    snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
+failed:
+    p->produce_errors++;
+    snprintf(detail, sizeof(detail), "produce to %s failed: %s", dd->topic,
+             errstr);
+    dead_letter(p, ctx, "produce_failed", detail,
+                dd->route >= 0 ? dd->route : -1, 0);
+}
+
+int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
+{
+    rd_kafka_timestamp_type_t tstype;
+    const rules_result_t *res;
+    pl_msgctx_t *ctx;
+    rules_msg_t m;
+    uint64_t seq;
+    size_t nact;
+
+    m.topic = part->topic;
+    m.partition = rkm->partition;
+    m.offset = rkm->offset;
+    m.timestamp = rd_kafka_message_timestamp(rkm, &tstype);
+    m.key = rkm->key;
+    m.key_len = rkm->key_len;
+    m.value = rkm->payload;
+    m.value_len = rkm->len;
+    m.header = header_get;
+    m.header_opaque = rkm;
+
+    res = rules_eval(p->cur->rs, &m, p->scratch);
+    if (!res) {
+        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+                 "out of memory evaluating rules");
+        return -1;
+    }
+    p->consumed++;
+    if (res->unmatched)
+        p->unmatched++;
+    nact = res->ndests + (res->dead_letter ? 1 : 0);
+    if (tracker_add(part->tr, rkm->offset, nact ? 1 : 0, &seq) != 0) {
+        /* Offsets go backwards only after a reset (e.g. the partition was
+         * truncated); route anyway, the tracker can't count it. */
+        log_warn("%s [%" PRId32 "] offset %" PRId64
+                 " not after the last one: not tracked",
+                 part->topic, rkm->partition, rkm->offset);
+        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+                 "offset tracker refused %s [%" PRId32 "] offset %" PRId64,
+                 part->topic, rkm->partition, rkm->offset);
+        return -1;
+    }
+    if (nact == 0) {
+        p->dropped++;
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
+    ctx = ctx_get(p);
+    if (!ctx) {
+        snprintf(p->fatal_reason, sizeof(p->fatal_reason), "out of memory");
+        return -1;
+    }
+    ctx->rkm = rkm;
+    ctx->part = part;
+    ctx->pr = p->cur;
+    ctx->pr->refs++;
+    ctx->seq = seq;
+    ctx->refs = 1; /* guard: no release before every action is issued */
+    p->inflight++;
+    if (res->ndests > PL_INLINE_DESTS) {
+        ctx->xdref = calloc(res->ndests, sizeof(*ctx->xdref));
+        if (!ctx->xdref) {
+            dead_letter(p, ctx, "produce_failed", "out of memory", -1, 0);
+            ctx_release(p, ctx);
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < res->ndests; i++)
+        route_dest(p, ctx, &res->dests[i],
+                   ctx->xdref ? &ctx->xdref[i] : &ctx->dref[i]);
+    if (res->dead_letter)
+        dead_letter(p, ctx, res->reason, res->detail, res->route, 0);
+    ctx_release(p, ctx);
+    return 0;
+}
