@@ -220,8 +220,9 @@ static demo_t *start_demo(const router_conf_t *rc, const rules_set_t *rs,
                           char *errstr, size_t errstr_size)
 {
     static const char *const typed[] = {
-        "music.type.play", "music.type.skip",  "music.type.like",
-        "music.type.search", "music.type.pay", "music.type.share"};
+        "music.type.play",   "music.type.skip",     "music.type.like",
+        "music.type.search", "music.type.pay",      "music.type.refund",
+        "music.type.share",  "music.type.ad_click", "music.type.heartbeat"};
     const char *topics[256];
     size_t n = 0;
     demo_conf_t dc;
