@@ -27,7 +27,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 # Explicit source lists, one per part of the tree.
-RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_cond.c \
+RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_set.c \
+               rules/rules_cond.c rules/rules_match.c rules/rules_tmpl.c \
                rules/rules_eval.c
 CORE_SRC    := src/log.c src/tracker.c
 PROC_SRC    := src/pipeline.c src/pipeline_route.c src/demo.c \
@@ -35,7 +36,8 @@ PROC_SRC    := src/pipeline.c src/pipeline_route.c src/demo.c \
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker
-E2E_TOOL_SRC := tests/e2e/e2e_tool.c src/log.c
+E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
+                tests/e2e/e2e_verify.c tests/e2e/e2e_emulate.c src/log.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -101,7 +103,7 @@ check: deps
 	$(MAKE) BUILD=build-san SAN=1 unit e2e
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval
+FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval fuzz_jsonscan
 fuzz: deps
 	$(MAKE) CC=clang BUILD=build-fuzz \
 	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \

@@ -21,6 +21,7 @@
 #define DEMO_RULES "examples/demo.json"
 #define DEMO_SOURCE "music.events"
 #define MAX_RULES_FILE (64 * 1024 * 1024)
+#define PL_STATUS_TOPICS 5 /* destinations shown in the status line */
 
 /* Everything the command line sets. */
 typedef struct router_conf {
@@ -172,10 +173,13 @@ static void *routing_thread(void *arg)
     return &rc;
 }
 
-/* One status line: rates since the previous snapshot. */
+/* One status line: rates since the previous snapshot, the busiest
+ * destinations first. */
 static void print_status(const pipeline_stats_t *now,
                          const pipeline_stats_t *prev, double secs)
 {
+    struct { const char *topic; double rate; } top[PL_STATUS_TOPICS];
+    size_t ntop = 0, more = 0;
     char line[2048];
     size_t n = 0;
 
@@ -187,26 +191,45 @@ static void print_status(const pipeline_stats_t *now,
                                               : sizeof(line) - 1;            \
     } while (0)
 
-    ADD("in %.0f/s out %.0f/s", (now->consumed - prev->consumed) / secs,
-        (now->produced - prev->produced) / secs);
     for (size_t i = 0; i < now->ntopics; i++) {
         uint64_t before = 0;
+        double r;
+        size_t j;
 
-        for (size_t j = 0; j < prev->ntopics; j++)
+        for (j = 0; j < prev->ntopics; j++)
             if (!strcmp(prev->topics[j].topic, now->topics[i].topic))
                 before = prev->topics[j].produced;
-        ADD(" | %s %.0f/s", now->topics[i].topic,
-            (now->topics[i].produced - before) / secs);
+        r = (double)(now->topics[i].produced - before) / secs;
+        /* Insertion into the top list, by rate. */
+        for (j = ntop; j > 0 && top[j - 1].rate < r; j--)
+            if (j < PL_STATUS_TOPICS)
+                top[j] = top[j - 1];
+        if (j < PL_STATUS_TOPICS) {
+            top[j].topic = now->topics[i].topic;
+            top[j].rate = r;
+            if (ntop < PL_STATUS_TOPICS)
+                ntop++;
+            else
+                more++;
+        } else {
+            more++;
+        }
     }
+    ADD("in %.0f/s out %.0f/s", (double)(now->consumed - prev->consumed) / secs,
+        (double)(now->produced - prev->produced) / secs);
+    if (now->lag >= 0)
+        ADD(" lag %lld", (long long)now->lag);
+    ADD(" inflight %llu |", (unsigned long long)now->inflight);
+    for (size_t i = 0; i < ntop; i++)
+        ADD(" %s %.0f/s", top[i].topic, top[i].rate);
+    if (more)
+        ADD(" (+%zu topics)", more);
     ADD(" | dead letters:");
     for (size_t i = 0; i < now->nreasons; i++)
         ADD(" %s=%llu", now->reasons[i].reason,
             (unsigned long long)now->reasons[i].n);
     if (now->nreasons == 0)
         ADD(" 0");
-    if (now->lag >= 0)
-        ADD(" | lag %lld", (long long)now->lag);
-    ADD(" | in flight %llu", (unsigned long long)now->inflight);
     if (now->health[0])
         ADD(" | UNHEALTHY: %s", now->health);
 #undef ADD

@@ -344,6 +344,18 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* librdkafka's own log lines, through ours (syslog levels). */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+    enum log_level l = level <= 3   ? LOG_ERROR
+                       : level == 4 ? LOG_WARN
+                       : level <= 6 ? LOG_INFO
+                                    : LOG_DEBUG;
+
+    log_msg(l, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
 /* ---- publishing counters ---------------------------------------------- */
 
 static void publish(pipeline_t *p)
@@ -467,6 +479,7 @@ static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
     }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
     return conf;
 err:
     rd_kafka_conf_destroy(conf);

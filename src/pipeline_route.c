@@ -356,6 +356,7 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     pl_dref_t *d = rkm->_private;
     pl_msgctx_t *ctx = d->ctx;
     char detail[512];
+    pl_topic_t *t;
 
     (void)rk;
     if (p->stopping && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
@@ -380,6 +381,9 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             pl_part_stuck(p, ctx->part, 1);
             return; /* the message stays in flight */
         }
+        t = rd_kafka_topic_opaque(rkm->rkt);
+        if (t)
+            t->produced++;
         p->produced++;
         p->dead_lettered++;
         pl_count_reason(p, dl->reason);
@@ -393,8 +397,7 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                  rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         dead_letter(p, ctx, "produce_failed", detail, d->route, 1);
     } else {
-        pl_topic_t *t = rd_kafka_topic_opaque(rkm->rkt);
-
+        t = rd_kafka_topic_opaque(rkm->rkt);
         p->produced++;
         if (t)
             t->produced++;

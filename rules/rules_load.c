@@ -1,0 +1,628 @@
+/* rules_load.c - parse and validate a JSON rules file and compile it into
+ * a rules_set_t: the top level, sources, dead letter, anomalies, routes. */
+#include "rules_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- errors and paths ---------------------------------------------------- */
+
+int rules_fail(rules_ctx_t *cx, const char *fmt, ...)
+{
+    char text[240];
+    va_list ap;
+
+    if (cx->err->msg[0] != '\0')
+        return -1; /* the first error is the one reported */
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (cx->path[0] != '\0')
+        snprintf(cx->err->msg, sizeof(cx->err->msg), "%s: %s", cx->path,
+                 text);
+    else
+        snprintf(cx->err->msg, sizeof(cx->err->msg), "%s", text);
+    if (cx->err->msg[0] == '\0') /* never report an empty message */
+        snprintf(cx->err->msg, sizeof(cx->err->msg), "invalid rules");
+    return -1;
+}
+
+/* Append to the path; returns the old length for path_pop(). */
+static size_t path_push(rules_ctx_t *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static size_t path_push(rules_ctx_t *cx, const char *fmt, ...)
+{
+    size_t old = strlen(cx->path);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cx->path + old, sizeof(cx->path) - old, fmt, ap);
+    va_end(ap);
+    return old;
+}
+
+static void path_pop(rules_ctx_t *cx, size_t old)
+{
+    cx->path[old] = '\0';
+}
+
+void rules_need_dl(rules_ctx_t *cx, const char *why)
+{
+    if (cx->needs_dl)
+        return;
+    cx->needs_dl = 1;
+    snprintf(cx->needs_dl_why, sizeof(cx->needs_dl_why), "%s %s", cx->path,
+             why);
+}
+
+/* ---- interning ----------------------------------------------------------- */
+
+static int grow_ptrs(void **arr, size_t *cap, size_t n, size_t size)
+{
+    void *na;
+    size_t ncap;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : 8;
+    na = realloc(*arr, ncap * size);
+    if (na == NULL)
+        return -1;
+    *arr = na;
+    *cap = ncap;
+    return 0;
+}
+
+int rules_intern(rules_ctx_t *cx, int kind, const char *s, size_t n,
+                 uint32_t *slot)
+{
+    rules_set_t *rs = cx->rs;
+    rules_map_t *m;
+    size_t *count, *cap;
+    void **arr;
+    char *copy = NULL, errstr[200];
+    jsonscan_ptr_t *p = NULL;
+    int rc;
+
+    switch (kind) {
+    case INTERN_PTR:
+        m = &cx->ptr_map, count = &rs->nptrs, cap = &cx->ptr_cap;
+        arr = (void **)&rs->ptrs;
+        break;
+    case INTERN_HEADER:
+        m = &cx->hdr_map, count = &rs->nheaders, cap = &cx->hdr_cap;
+        arr = (void **)&rs->headers;
+        break;
+    default:
+        m = &cx->top_map, count = &rs->ntopics, cap = &cx->top_cap;
+        arr = (void **)&rs->topics;
+        break;
+    }
+    rc = rules_map_put(m, 0, s, n, (uint32_t)*count, slot);
+    if (rc == 0)
+        return 0;
+    if (rc < 0)
+        return rules_fail(cx, "out of memory");
+    /* New: compile or copy it, then keep it at index *count. */
+    *slot = (uint32_t)*count;
+    copy = malloc(n + 1);
+    if (copy == NULL)
+        goto oom;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    if (kind == INTERN_PTR) {
+        p = jsonscan_ptr_compile(copy, errstr, sizeof(errstr));
+        free(copy);
+        copy = NULL;
+        if (p == NULL)
+            return rules_fail(cx, "%s", errstr);
+    }
+    if (grow_ptrs(arr, cap, *count, sizeof(void *)) != 0)
+        goto oom;
+    if (kind == INTERN_PTR)
+        rs->ptrs[*count] = p;
+    else if (kind == INTERN_HEADER)
+        rs->headers[*count] = copy;
+    else
+        rs->topics[*count] = copy;
+    (*count)++;
+    return 0;
+oom:
+    free(copy);
+    jsonscan_ptr_destroy(p);
+    return rules_fail(cx, "out of memory");
+}
+
+/* ---- small validators ---------------------------------------------------- */
+
+/* Reject every key of object j not in the NULL-terminated list. */
+static int check_keys(rules_ctx_t *cx, const json_t *j,
+                      const char *const *known)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    json_object_foreach((json_t *)j, k, v) {
+        for (i = 0; known[i] != NULL; i++)
+            if (strcmp(k, known[i]) == 0)
+                break;
+        if (known[i] == NULL) {
+            char esc[80];
+            rules_escape(esc, sizeof(esc), k, strlen(k));
+            return rules_fail(cx, "unknown key \"%s\"", esc);
+        }
+    }
+    return 0;
+}
+
+/* Check that j is a valid literal topic name (error at the current path). */
+static int topic_check(rules_ctx_t *cx, const json_t *j)
+{
+    char esc[300];
+
+    if (!json_is_string(j))
+        return rules_fail(cx, "must be a topic name (a string)");
+    if (!rules_topic_valid(json_string_value(j), json_string_length(j))) {
+        rules_escape(esc, sizeof(esc), json_string_value(j),
+                     json_string_length(j));
+        return rules_fail(cx, "\"%s\" is not a valid topic name "
+                          "(1..249 of [a-zA-Z0-9._-], not \".\" or \"..\")",
+                          esc);
+    }
+    return 0;
+}
+
+/* A name: a non-empty string, unique within its list (names). */
+static int unique_name(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
+                       const char *what, char **out)
+{
+    const char *s;
+    size_t n;
+    char esc[300];
+    int rc;
+
+    if (!json_is_string(j) || json_string_length(j) == 0)
+        return rules_fail(cx, "must be a non-empty string");
+    s = json_string_value(j);
+    n = json_string_length(j);
+    rc = rules_map_put(names, 0, s, n, 0, NULL);
+    if (rc < 0)
+        return rules_fail(cx, "out of memory");
+    if (rc == 0) {
+        rules_escape(esc, sizeof(esc), s, n);
+        return rules_fail(cx, "duplicate %s name \"%s\"", what, esc);
+    }
+    *out = strdup(s);
+    if (*out == NULL)
+        return rules_fail(cx, "out of memory");
+    return 0;
+}
+
+/* ---- the sections -------------------------------------------------------- */
+
+static int load_sources(rules_ctx_t *cx, const json_t *j)
+{
+    rules_set_t *rs = cx->rs;
+    rules_map_t seen = {0};
+    size_t i, old;
+    int rc = -1;
+
+    if (!json_is_array(j) || json_array_size(j) == 0)
+        return rules_fail(cx, "must be a non-empty array of topic names");
+    rs->sources = calloc(json_array_size(j), sizeof(*rs->sources));
+    if (rs->sources == NULL)
+        return rules_fail(cx, "out of memory");
+    for (i = 0; i < json_array_size(j); i++) {
+        const json_t *e = json_array_get(j, i);
+        const char *s = json_string_value(e);
+        size_t n = json_string_length(e);
+        char esc[300];
+        int put;
+
+        old = path_push(cx, "[%zu]", i);
+        if (!json_is_string(e)) {
+            rules_fail(cx, "must be a topic name or a \"^regex\"");
+            goto out;
+        }
+        if (s[0] == '^' && n < 2) {
+            rules_fail(cx, "\"^\" needs a regex after it");
+            goto out;
+        }
+        if (s[0] != '^' && !rules_topic_valid(s, n)) {
+            rules_escape(esc, sizeof(esc), s, n);
+            rules_fail(cx, "\"%s\" is not a valid topic name", esc);
+            goto out;
+        }
+        put = rules_map_put(&seen, 0, s, n, 0, NULL);
+        if (put <= 0) {
+            rules_escape(esc, sizeof(esc), s, n);
+            rules_fail(cx, put < 0 ? "out of memory" : "duplicate source "
+                       "\"%s\"", esc);
+            goto out;
+        }
+        rs->sources[i] = strdup(s);
+        if (rs->sources[i] == NULL) {
+            rules_fail(cx, "out of memory");
+            goto out;
+        }
+        rs->nsources++;
+        path_pop(cx, old);
+    }
+    rc = 0;
+out:
+    rules_map_free(&seen);
+    return rc;
+}
+
+static int check_dead_letter(rules_ctx_t *cx, const json_t *j)
+{
+    static const char *const known[] = {"topic", NULL};
+    const json_t *t;
+    size_t old;
+
+    if (!json_is_object(j))
+        return rules_fail(cx, "must be an object {\"topic\": name}");
+    if (check_keys(cx, j, known) != 0)
+        return -1;
+    t = json_object_get(j, "topic");
+    if (t == NULL)
+        return rules_fail(cx, "missing \"topic\"");
+    old = path_push(cx, ".topic");
+    if (topic_check(cx, t) != 0)
+        return -1;
+    path_pop(cx, old);
+    cx->rs->dead_letter = strdup(json_string_value(t));
+    if (cx->rs->dead_letter == NULL)
+        return rules_fail(cx, "out of memory");
+    return 0;
+}
+
+static int check_unmatched(rules_ctx_t *cx, const json_t *j)
+{
+    static const char *const known[] = {"topic", NULL};
+    const json_t *t;
+    size_t old;
+
+    if (json_is_string(j) && strcmp(json_string_value(j), "drop") == 0) {
+        cx->rs->unmatched = UNM_DROP;
+        return 0;
+    }
+    if (json_is_string(j) &&
+        strcmp(json_string_value(j), "dead_letter") == 0) {
+        cx->rs->unmatched = UNM_DEAD_LETTER;
+        rules_need_dl(cx, "is \"dead_letter\"");
+        return 0;
+    }
+    if (!json_is_object(j))
+        return rules_fail(cx, "must be \"drop\", \"dead_letter\" or "
+                          "{\"topic\": name}");
+    if (check_keys(cx, j, known) != 0)
+        return -1;
+    t = json_object_get(j, "topic");
+    if (t == NULL)
+        return rules_fail(cx, "missing \"topic\"");
+    /* Validated now, interned after the routes (topic order). */
+    old = path_push(cx, ".topic");
+    if (topic_check(cx, t) != 0)
+        return -1;
+    path_pop(cx, old);
+    cx->rs->unmatched = UNM_TOPIC;
+    return 0;
+}
+
+static const char *const reserved_reasons[] = {
+    "bad_destination", "produce_failed", "unmatched", "regex_limit", NULL};
+
+static int load_anomalies(rules_ctx_t *cx, const json_t *j)
+{
+    static const char *const known[] = {"name", "if", NULL};
+    rules_set_t *rs = cx->rs;
+    rules_map_t names = {0};
+    size_t i, k, old, n = json_array_size(j);
+    int rc = -1;
+
+    if (!json_is_array(j))
+        return rules_fail(cx, "must be an array");
+    rs->anomalies = calloc(n ? n : 1, sizeof(*rs->anomalies));
+    if (rs->anomalies == NULL)
+        return rules_fail(cx, "out of memory");
+    for (i = 0; i < n; i++) {
+        const json_t *a = json_array_get(j, i), *nm, *cond;
+        rules_anomaly_t *an = &rs->anomalies[i];
+        size_t o2;
+
+        old = path_push(cx, "[%zu]", i);
+        if (!json_is_object(a)) {
+            rules_fail(cx, "must be an object {\"name\", \"if\"}");
+            goto out;
+        }
+        if (check_keys(cx, a, known) != 0)
+            goto out;
+        nm = json_object_get(a, "name");
+        cond = json_object_get(a, "if");
+        if (nm == NULL || cond == NULL) {
+            rules_fail(cx, "missing \"%s\"", nm == NULL ? "name" : "if");
+            goto out;
+        }
+        rs->nanomalies++; /* from here on destroy frees it */
+        o2 = path_push(cx, ".name");
+        if (unique_name(cx, &names, nm, "anomaly", &an->name) != 0)
+            goto out;
+        for (k = 0; reserved_reasons[k] != NULL; k++)
+            if (strcmp(an->name, reserved_reasons[k]) == 0) {
+                rules_fail(cx, "\"%s\" is reserved for the router's own "
+                           "dead-letter reasons", an->name);
+                goto out;
+            }
+        path_pop(cx, o2);
+        rules_need_dl(cx, "dead-letters what it matches");
+        o2 = path_push(cx, ".if");
+        if (rules_cond_compile(cx, cond, &an->cond) != 0)
+            goto out;
+        path_pop(cx, o2);
+        an->desc = json_dumps(cond, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (an->desc == NULL) {
+            rules_fail(cx, "out of memory");
+            goto out;
+        }
+        path_pop(cx, old);
+    }
+    rc = 0;
+out:
+    rules_map_free(&names);
+    return rc;
+}
+
+static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
+{
+    size_t i, n = json_is_array(to) ? json_array_size(to) : 1, old;
+
+    if (!json_is_string(to) && !json_is_array(to))
+        return rules_fail(cx, "must be a topic or an array of topics");
+    if (n == 0)
+        return rules_fail(cx, "must not be empty");
+    r->to = n == 1 ? &r->to1 : calloc(n, sizeof(*r->to));
+    if (r->to == NULL)
+        return rules_fail(cx, "out of memory");
+    for (i = 0; i < n; i++) {
+        const json_t *e = json_is_array(to) ? json_array_get(to, i) : to;
+
+        old = json_is_array(to) ? path_push(cx, "[%zu]", i) : strlen(cx->path);
+        if (!json_is_string(e))
+            return rules_fail(cx, "must be a topic name (a string)");
+        r->nto++;
+        if (rules_tmpl_compile(cx, json_string_value(e),
+                               json_string_length(e), 1, &r->to[i]) != 0)
+            return -1;
+        path_pop(cx, old);
+    }
+    return 0;
+}
+
+static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
+                      rules_route_t *r)
+{
+    static const char *const known[] = {"name", "if", "to", "key",
+                                        "partition", "stop", NULL};
+    const json_t *nm, *cond, *to, *key, *part, *stop;
+    size_t old;
+
+    if (!json_is_object(j))
+        return rules_fail(cx, "must be an object {\"name\", \"if\", \"to\"}");
+    if (check_keys(cx, j, known) != 0)
+        return -1;
+    nm = json_object_get(j, "name");
+    cond = json_object_get(j, "if");
+    to = json_object_get(j, "to");
+    key = json_object_get(j, "key");
+    part = json_object_get(j, "partition");
+    stop = json_object_get(j, "stop");
+    if (nm == NULL || cond == NULL || to == NULL)
+        return rules_fail(cx, "missing \"%s\"%s",
+                          nm == NULL ? "name" : cond == NULL ? "if" : "to",
+                          cond == NULL && nm != NULL
+                              ? " (use {\"all\": []} to match every message)"
+                              : "");
+    old = path_push(cx, ".name");
+    if (unique_name(cx, names, nm, "route", &r->name) != 0)
+        return -1;
+    path_pop(cx, old);
+    old = path_push(cx, ".if");
+    if (rules_cond_compile(cx, cond, &r->cond) != 0)
+        return -1;
+    path_pop(cx, old);
+    old = path_push(cx, ".to");
+    if (load_route_to(cx, r, to) != 0)
+        return -1;
+    path_pop(cx, old);
+    if (key != NULL) {
+        old = path_push(cx, ".key");
+        if (!json_is_string(key))
+            return rules_fail(cx, "must be a string (a template)");
+        r->key = calloc(1, sizeof(*r->key));
+        if (r->key == NULL)
+            return rules_fail(cx, "out of memory");
+        if (rules_tmpl_compile(cx, json_string_value(key),
+                               json_string_length(key), 0, r->key) != 0)
+            return -1;
+        path_pop(cx, old);
+    }
+    if (part != NULL) {
+        if (!json_is_string(part) ||
+            strcmp(json_string_value(part), "source") != 0) {
+            path_push(cx, ".partition");
+            return rules_fail(cx, "must be \"source\"");
+        }
+        r->part_source = 1;
+    }
+    if (stop != NULL) {
+        if (!json_is_boolean(stop)) {
+            path_push(cx, ".stop");
+            return rules_fail(cx, "must be true or false");
+        }
+        r->stop = json_is_true(stop);
+    }
+    return 0;
+}
+
+static int load_routes(rules_ctx_t *cx, const json_t *j)
+{
+    rules_set_t *rs = cx->rs;
+    rules_map_t names = {0};
+    size_t i, old, n = json_array_size(j);
+    int rc = -1;
+
+    if (!json_is_array(j))
+        return rules_fail(cx, "must be an array");
+    rs->routes = calloc(n ? n : 1, sizeof(*rs->routes));
+    if (rs->routes == NULL)
+        return rules_fail(cx, "out of memory");
+    for (i = 0; i < n; i++) {
+        old = path_push(cx, "[%zu]", i);
+        rs->nroutes++;
+        if (load_route(cx, &names, json_array_get(j, i), &rs->routes[i]))
+            goto out;
+        rs->max_dests += rs->routes[i].nto;
+        path_pop(cx, old);
+    }
+    rc = 0;
+out:
+    rules_map_free(&names);
+    return rc;
+}
+
+/* ---- top level ----------------------------------------------------------- */
+
+static int load_top(rules_ctx_t *cx, const json_t *root)
+{
+    static const char *const known[] = {"version",   "sources", "dead_letter",
+                                        "unmatched", "anomalies", "routes",
+                                        NULL};
+    rules_set_t *rs = cx->rs;
+    const json_t *v, *un;
+    uint32_t idx;
+    size_t old;
+
+    if (!json_is_object(root))
+        return rules_fail(cx, "the rules must be a JSON object");
+    if (check_keys(cx, root, known) != 0)
+        return -1;
+    v = json_object_get(root, "version");
+    if (v == NULL)
+        return rules_fail(cx, "missing \"version\" (1)");
+    if (!json_is_number(v) || json_number_value(v) != 1.0) {
+        path_push(cx, "version");
+        return rules_fail(cx, "must be 1");
+    }
+    v = json_object_get(root, "sources");
+    if (v == NULL)
+        return rules_fail(cx, "missing \"sources\"");
+    old = path_push(cx, "sources");
+    if (load_sources(cx, v) != 0)
+        return -1;
+    path_pop(cx, old);
+    v = json_object_get(root, "dead_letter");
+    old = path_push(cx, "dead_letter");
+    if (v != NULL && check_dead_letter(cx, v) != 0)
+        return -1;
+    path_pop(cx, old);
+    un = json_object_get(root, "unmatched");
+    old = path_push(cx, "unmatched");
+    if (un != NULL && check_unmatched(cx, un) != 0)
+        return -1;
+    path_pop(cx, old);
+    v = json_object_get(root, "anomalies");
+    old = path_push(cx, "anomalies");
+    if (v != NULL && load_anomalies(cx, v) != 0)
+        return -1;
+    path_pop(cx, old);
+    v = json_object_get(root, "routes");
+    if (v == NULL)
+        return rules_fail(cx, "missing \"routes\"");
+    old = path_push(cx, "routes");
+    if (load_routes(cx, v) != 0)
+        return -1;
+    path_pop(cx, old);
+    /* Literal topics: the routes', then unmatched's, then the dead letter */
+    if (rs->unmatched == UNM_TOPIC) {
+        const json_t *t = json_object_get(un, "topic");
+        if (rules_intern(cx, INTERN_TOPIC, json_string_value(t),
+                         json_string_length(t), &rs->unmatched_topic) != 0)
+            return -1;
+        rs->max_dests++;
+    }
+    if (rs->dead_letter != NULL &&
+        rules_intern(cx, INTERN_TOPIC, rs->dead_letter,
+                     strlen(rs->dead_letter), &idx) != 0)
+        return -1;
+    if (cx->needs_dl && rs->dead_letter == NULL) {
+        path_push(cx, "dead_letter");
+        return rules_fail(cx, "missing, but needed: %s", cx->needs_dl_why);
+    }
+    return 0;
+}
+
+rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
+                           unsigned flags)
+{
+    rules_error_t dummy;
+    rules_ctx_t cx;
+    json_error_t je;
+    json_t *root = NULL;
+    rules_set_t *rs = NULL;
+
+    if (err == NULL)
+        err = &dummy;
+    memset(err, 0, sizeof(*err));
+    memset(&cx, 0, sizeof(cx));
+    cx.err = err;
+    if (text == NULL) {
+        rules_fail(&cx, "no rules text");
+        goto err;
+    }
+    root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL) {
+        if (je.line > 0) {
+            err->line = je.line;
+            err->column = je.column > 0 ? je.column : 0;
+            rules_fail(&cx, "invalid JSON at line %d, column %d: %s",
+                       je.line, je.column, je.text);
+        } else {
+            rules_fail(&cx, "invalid JSON: %s", je.text);
+        }
+        goto err;
+    }
+    rs = calloc(1, sizeof(*rs));
+    if (rs == NULL) {
+        rules_fail(&cx, "out of memory");
+        goto err;
+    }
+    cx.rs = rs;
+    if (load_top(&cx, root) != 0)
+        goto err;
+    if (rules_index_build(rs, flags) != 0 || rules_tops_build(rs) != 0) {
+        rules_fail(&cx, "out of memory");
+        goto err;
+    }
+    rs->max_dests++; /* room for a sentinel; never zero */
+    goto out;
+err:
+    rules_destroy(rs);
+    rs = NULL;
+out:
+    rules_map_free(&cx.ptr_map);
+    rules_map_free(&cx.hdr_map);
+    rules_map_free(&cx.top_map);
+    json_decref(root);
+    return rs;
+}
+
+rules_set_t *rules_load(const char *text, size_t len, rules_error_t *err)
+{
+    return rules_load_ex(text, len, err, 0);
+}
+
