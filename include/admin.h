@@ -1,0 +1,65 @@
+/* admin.h - the admin HTTP endpoint (libmicrohttpd): rules, health,
+ * metrics, anomaly lookup (DESIGN section 6).
+ *
+ * The admin module only speaks HTTP: what each endpoint does is asked of
+ * the callbacks in admin_ops_t, so it can be tested without Kafka. Requests
+ * are served on libmicrohttpd's own thread(s), never the routing thread. */
+#ifndef ROUTER_ADMIN_H
+#define ROUTER_ADMIN_H
+
+#include <stddef.h>
+
+#include "rules.h"
+
+#define ADMIN_DEFAULT_ADDR "127.0.0.1:8080"
+#define ADMIN_DEFAULT_BODY_MAX (8 * 1024 * 1024)
+
+/* What a callback returns to be sent: a body (malloc'd, taken over by the
+ * admin module) and its content type. */
+typedef struct admin_reply {
+    int status;             /* HTTP status */
+    const char *type;       /* static string, e.g. "application/json" */
+    char *body;             /* malloc'd, NUL-terminated; NULL = empty */
+} admin_reply_t;
+
+/* The router behind the endpoints. Every callback may be called from
+ * several admin threads at once and must be thread-safe; each fills *r. */
+typedef struct admin_ops {
+    void *opaque;
+    /* GET /healthz: 200 "ok\n" or 503 with the reason. */
+    void (*health)(void *opaque, admin_reply_t *r);
+    /* GET /metrics: Prometheus text exposition format. */
+    void (*metrics)(void *opaque, admin_reply_t *r);
+    /* GET /stats: the same figures as JSON. */
+    void (*stats)(void *opaque, admin_reply_t *r);
+    /* GET /rules: the running rules, version, load time, checksum. */
+    void (*rules_get)(void *opaque, admin_reply_t *r);
+    /* PUT /rules (apply=1) and POST /rules/validate (apply=0): load the
+     * body; 400 {"error": ..., "line": L, "column": C} when invalid. */
+    void (*rules_put)(void *opaque, const char *body, size_t len, int apply,
+                      admin_reply_t *r);
+    /* POST /rules/reload: re-read the rules file. */
+    void (*rules_reload)(void *opaque, admin_reply_t *r);
+    /* GET /anomalies: reason and q may be NULL; limit > 0. */
+    void (*anomalies)(void *opaque, const char *reason, const char *q,
+                      int limit, admin_reply_t *r);
+} admin_ops_t;
+
+typedef struct admin admin_t;
+
+/* Start serving on addr ("HOST:PORT", IPv4 or "[v6]:PORT"; port 0 picks a
+ * free one). token: when not NULL, PUT/POST need "Authorization: Bearer
+ * <token>" (compared in constant time). body_max: larger bodies get 413.
+ * ops is copied. Returns NULL with errstr set (e.g. "127.0.0.1:8080:
+ * Address already in use"). */
+admin_t *admin_start(const char *addr, const char *token, size_t body_max,
+                     const admin_ops_t *ops, char *errstr,
+                     size_t errstr_size);
+
+/* The port actually bound. */
+int admin_port(const admin_t *a);
+
+/* Stop serving and free. Accepts NULL. */
+void admin_stop(admin_t *a);
+
+#endif
