@@ -11,8 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
+#include "anomalies.h"
+#include "control.h"
 #include "demo.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "pipeline.h"
 #include "rules.h"
@@ -20,7 +24,7 @@
 #define ROUTER_VERSION "0.1.0"
 #define DEMO_RULES "examples/demo.json"
 #define DEMO_SOURCE "music.events"
-#define MAX_RULES_FILE (64 * 1024 * 1024)
+#define ANOMALY_RING 1000 /* dead letters kept for GET /anomalies */
 #define PL_STATUS_TOPICS 5 /* destinations shown in the status line */
 
 /* Everything the command line sets. */
@@ -30,6 +34,10 @@ typedef struct router_conf {
     const char *rules;          /* -r */
     options_list_t topics;      /* -t: subscription instead of sources */
     options_list_t props;       /* -X */
+    const char *admin;          /* --admin ADDR:PORT or "off" */
+    const char *admin_token;    /* --admin-token-file */
+    double admin_body_max;      /* --admin-body-max, bytes */
+    double health_grace;        /* --health-grace, seconds */
     int batch;                  /* --batch */
     double connect_timeout;     /* --connect-timeout, seconds */
     double drain_timeout;       /* --drain-timeout, seconds */
@@ -58,6 +66,15 @@ static const options_def_t router_options[] = {
     {"property", 'X', OPT_LIST, "PROP=VAL", NULL, 0, 0, OFF(props),
      "librdkafka property for both clients; consumer.PROP=VAL or "
      "producer.PROP=VAL for one; repeatable"},
+    {"admin", 0, OPT_STR, "ADDR:PORT", ADMIN_DEFAULT_ADDR, 0, 0, OFF(admin),
+     "admin HTTP endpoint (rules, health, metrics), or \"off\""},
+    {"admin-token-file", 0, OPT_STR, "FILE", NULL, 0, 0, OFF(admin_token),
+     "PUT/POST on the admin endpoint need \"Authorization: Bearer "
+     "<token>\" with the token in FILE; set it when ADDR is not loopback"},
+    {"admin-body-max", 0, OPT_DOUBLE, "BYTES", "8388608", 1024, 1073741824,
+     OFF(admin_body_max), "larger request bodies get 413"},
+    {"health-grace", 0, OPT_DOUBLE, "S", "60", 0, 86400, OFF(health_grace),
+     "/healthz turns 503 after S seconds without any assigned partition"},
     {"batch", 0, OPT_INT, "N", "1000", 1, 10000, OFF(batch),
      "messages per consume batch"},
     {"connect-timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600,
@@ -105,61 +122,32 @@ static void usage(FILE *out)
     options_help(router_options, out);
 }
 
-/* Read and compile a rules file. Returns NULL with errstr set ("FILE:
- * routes[0].to: ... (line 3, column 9)"). */
-static rules_set_t *load_rules_file(const char *path, char *errstr,
-                                    size_t errstr_size)
+/* Read the admin token: the first line of path, without surrounding
+ * white space. Returns 0, or -1 with errstr set. */
+static int read_token(const char *path, char *tok, size_t size, char *errstr,
+                      size_t errstr_size)
 {
-    rules_set_t *rs = NULL;
-    rules_error_t rerr;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "r");
+    char *s, *e;
 
     if (!f) {
         snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    for (;;) {
-        size_t n;
-
-        if (len == cap) {
-            char *nb;
-
-            if (cap >= MAX_RULES_FILE) {
-                snprintf(errstr, errstr_size, "%s: larger than %d bytes",
-                         path, MAX_RULES_FILE);
-                goto out;
-            }
-            cap = cap ? cap * 2 : 65536;
-            if (!(nb = realloc(buf, cap))) {
-                snprintf(errstr, errstr_size, "%s: out of memory", path);
-                goto out;
-            }
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                snprintf(errstr, errstr_size, "%s: read error", path);
-                goto out;
-            }
-            break;
-        }
-    }
-    rs = rules_load(buf, len, &rerr);
-    if (!rs) {
-        if (rerr.line > 0)
-            snprintf(errstr, errstr_size, "%s:%d:%d: %s", path, rerr.line,
-                     rerr.column, rerr.msg);
-        else
-            snprintf(errstr, errstr_size, "%s: %s", path, rerr.msg);
-    }
-out:
-    free(buf);
+    if (!fgets(tok, (int)size, f))
+        tok[0] = '\0';
     fclose(f);
-    return rs;
+    for (s = tok; *s == ' ' || *s == '\t'; s++)
+        ;
+    memmove(tok, s, strlen(s) + 1);
+    for (e = tok + strlen(tok); e > tok && strchr(" \t\r\n", e[-1]); e--)
+        ;
+    *e = '\0';
+    if (!tok[0]) {
+        snprintf(errstr, errstr_size, "%s: empty token", path);
+        return -1;
+    }
+    return 0;
 }
 
 static atomic_int routing_done; /* pipeline_run() returned */
@@ -288,6 +276,12 @@ int main(int argc, char **argv)
     pipeline_t *pl = NULL;
     demo_t *demo = NULL;
     rules_set_t *rs = NULL;
+    metrics_t *metrics = NULL;
+    anomalies_t *anomalies = NULL;
+    control_t *ctl = NULL;
+    admin_t *admin = NULL;
+    admin_ops_t ops;
+    char token[512];
     pthread_t thr;
     struct sigaction sa;
     char errstr[1024];
@@ -332,9 +326,34 @@ int main(int argc, char **argv)
                         "(or --demo)\n");
         goto out;
     }
-    if (!(rs = load_rules_file(rc.rules, errstr, sizeof(errstr)))) {
+    if (!(metrics = metrics_create()) ||
+        !(anomalies = anomalies_create(ANOMALY_RING)) ||
+        !(ctl = control_create(rc.rules, metrics, anomalies))) {
+        fprintf(stderr, "router: error: out of memory\n");
+        goto out;
+    }
+    if (!(rs = control_load(ctl, errstr, sizeof(errstr)))) {
         fprintf(stderr, "router: error: %s\n", errstr);
         goto out;
+    }
+    if (rc.admin_token &&
+        read_token(rc.admin_token, token, sizeof(token), errstr,
+                   sizeof(errstr))) {
+        fprintf(stderr, "router: error: --admin-token-file %s\n", errstr);
+        goto out;
+    }
+    if (strcmp(rc.admin, "off")) {
+        control_admin_ops(ctl, &ops);
+        admin = admin_start(rc.admin, rc.admin_token ? token : NULL,
+                            (size_t)rc.admin_body_max, &ops, errstr,
+                            sizeof(errstr));
+        if (!admin) {
+            fprintf(stderr, "router: error: --admin %s\n", errstr);
+            goto out;
+        }
+        log_info("admin endpoint on %s (port %d)%s", rc.admin,
+                 admin_port(admin),
+                 rc.admin_token ? ", token required to change rules" : "");
     }
 
     memset(&sa, 0, sizeof(sa));
@@ -373,15 +392,20 @@ int main(int argc, char **argv)
     pc.batch_size = rc.batch;
     pc.connect_timeout_ms = (int)(rc.connect_timeout * 1000);
     pc.drain_timeout_ms = (int)(rc.drain_timeout * 1000);
+    /* Statistics feed the lag figures of the status line and /metrics. */
     pc.stats_interval_ms = rc.stats_interval > 0
                                ? (int)(rc.stats_interval * 1000)
-                               : 0;
+                               : (admin ? 5000 : 0);
+    pc.metrics = metrics;
+    pc.anomalies = anomalies;
+    pc.health_grace_ms = (int)(rc.health_grace * 1000);
     pl = pipeline_create(&pc, rs, errstr, sizeof(errstr));
     rs = NULL; /* owned by the pipeline, also on failure */
     if (!pl) {
         fprintf(stderr, "router: error: %s\n", errstr);
         goto out;
     }
+    control_set_pipeline(ctl, pl);
     if (pthread_create(&thr, NULL, routing_thread, pl)) {
         fprintf(stderr, "router: error: cannot start the routing thread\n");
         goto out;
@@ -400,16 +424,9 @@ int main(int argc, char **argv)
         pipeline_stats(pl, &st);
         if (sig_reload) {
             sig_reload = 0;
-            if ((rs = load_rules_file(rc.rules, errstr, sizeof(errstr)))) {
-                int v = pipeline_set_rules(pl, rs);
-
-                rs = NULL;
-                log_info("SIGHUP: rules reloaded from %s as version %d",
-                         rc.rules, v);
-            } else {
+            if (control_reload(ctl, errstr, sizeof(errstr)) < 0)
                 log_error("SIGHUP: reload rejected, keeping the running "
                           "rules: %s", errstr);
-            }
         }
         if (rc.stats_interval > 0 &&
             now - last_status >= (int64_t)(rc.stats_interval * 1000)) {
@@ -433,6 +450,7 @@ int main(int argc, char **argv)
              (unsigned long long)st.dead_lettered,
              (unsigned long long)st.dropped);
 out:
+    admin_stop(admin); /* no callback may run past this */
     if (started) {
         pipeline_stop(pl);
         pthread_join(thr, NULL);
@@ -440,6 +458,9 @@ out:
     pipeline_destroy(pl);
     demo_stop(demo);
     rules_destroy(rs);
+    control_destroy(ctl);
+    anomalies_destroy(anomalies);
+    metrics_destroy(metrics);
     options_free(router_options, &rc);
     return exit_code;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anomalies.h"
+#include "metrics.h"
 #include "rules.h"
 
 typedef struct pipeline pipeline_t;
@@ -26,6 +28,12 @@ typedef struct pipeline_conf {
     int connect_timeout_ms;       /* give up at start when no broker answers */
     int drain_timeout_ms;         /* shutdown/revoke wait for deliveries */
     int stats_interval_ms;        /* librdkafka statistics (for lag) */
+    metrics_t *metrics;           /* where to publish the router_* metrics
+                                   * (declared by pipeline_create); NULL:
+                                   * none. Not owned. */
+    anomalies_t *anomalies;       /* where to record dead letters; NULL:
+                                   * none. Not owned. */
+    int health_grace_ms;          /* no assignment for longer: unhealthy */
 } pipeline_conf_t;
 
 /* Per-destination-topic counters in a stats snapshot. */
@@ -52,6 +60,7 @@ typedef struct pipeline_stats {
     int stuck;                    /* partitions stuck on a failed dead
                                    * letter */
     int rules_version;            /* version of the running rules */
+    int running;                  /* pipeline_run() is routing */
     char health[256];             /* "" when healthy, else the reason */
     /* Dead letters by reason, and produced by destination topic: the
      * first entries only (enough for a status line). */

@@ -26,6 +26,27 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A pl_rules_t for rs (taken over, also on failure) with one reference.
+ * NULL when out of memory. */
+static pl_rules_t *rules_new(rules_set_t *rs, int version)
+{
+    pl_rules_t *pr = calloc(1, sizeof(*pr));
+    size_t n = rules_route_count(rs);
+
+    if (!pr || !(pr->hits = calloc(n + 1, sizeof(*pr->hits))) ||
+        !(pr->hits_pub = calloc(n + 1, sizeof(*pr->hits_pub)))) {
+        if (pr)
+            free(pr->hits);
+        free(pr);
+        rules_destroy(rs);
+        return NULL;
+    }
+    pr->rs = rs;
+    pr->version = version;
+    pr->refs = 1;
+    return pr;
+}
+
 /* ---- partitions ------------------------------------------------------- */
 
 static size_t part_bucket(const pipeline_t *p, const char *topic,
@@ -75,6 +96,13 @@ static void parts_reap(pipeline_t *p)
 
             if (pt->revoked && tracker_inflight(pt->tr) == 0 &&
                 !pt->stuck_head) {
+                if (p->conf.metrics && pt->consumed > pt->consumed_pub) {
+                    metrics_lock(p->conf.metrics);
+                    metrics_add(p->conf.metrics,
+                                "router_messages_consumed_total", pt->topic,
+                                NULL, (double)(pt->consumed - pt->consumed_pub));
+                    metrics_unlock(p->conf.metrics);
+                }
                 *pp = pt->next;
                 if (p->last_part == pt)
                     p->last_part = NULL;
@@ -137,21 +165,20 @@ void pl_part_stuck(pipeline_t *p, pl_part_t *pt, int stuck)
         part_pause(p, pt, 0);
 }
 
-void pl_count_reason(pipeline_t *p, const char *reason)
+void pl_count(pl_count_t *c, size_t *n, const char *name)
 {
     size_t i;
 
-    for (i = 0; i < p->nreasons; i++)
-        if (!strcmp(p->reasons[i].reason, reason))
+    for (i = 0; i < *n; i++)
+        if (!strcmp(c[i].name, name))
             break;
-    if (i == p->nreasons) {
-        if (p->nreasons == PL_MAX_REASONS)
-            return;
-        snprintf(p->reasons[i].reason, sizeof(p->reasons[i].reason), "%s",
-                 reason);
-        p->nreasons++;
+    if (i == *n) {
+        if (*n == PL_MAX_REASONS)
+            i = PL_MAX_REASONS - 1; /* the last slot takes the rest */
+        else
+            snprintf(c[(*n)++].name, sizeof(c[i].name), "%s", name);
     }
-    p->reasons[i].n++;
+    c[i].n++;
 }
 
 /* ---- offsets ---------------------------------------------------------- */
@@ -292,17 +319,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- statistics (consumer lag) ---------------------------------------- */
 
-/* Sum consumer_lag over every partition of librdkafka's statistics. */
+/* Consumer lag per partition from librdkafka's statistics: summed for
+ * the status line, per partition for router_consumer_lag. */
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     pipeline_t *p = opaque;
     json_t *root = json_loadb(json, len, 0, NULL), *topics, *t;
+    metrics_t *m = p->conf.metrics;
     const char *tname;
     int64_t lag = -1;
 
     (void)rk;
     if (!root)
         return 0;
+    if (m) {
+        metrics_lock(m);
+        metrics_clear(m, "router_consumer_lag");
+    }
     topics = json_object_get(root, "topics");
     json_object_foreach(topics, tname, t)
     {
@@ -314,11 +347,17 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             json_int_t l =
                 json_integer_value(json_object_get(pj, "consumer_lag"));
 
-            if (!strcmp(pname, "-1") || l < 0)
+            if (!strcmp(pname, "-1") || l < 0 ||
+                !part_find(p, tname, (int32_t)strtol(pname, NULL, 10)))
                 continue;
             lag = (lag < 0 ? 0 : lag) + l;
+            if (m)
+                metrics_set(m, "router_consumer_lag", tname, pname,
+                            (double)l);
         }
     }
+    if (m)
+        metrics_unlock(m);
     json_decref(root);
     pthread_mutex_lock(&p->lock);
     p->lag = lag;
@@ -358,10 +397,76 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 
 /* ---- publishing counters ---------------------------------------------- */
 
+/* Add what a count array gained since the last publish to family name. */
+static void publish_counts(metrics_t *m, const char *name, pl_count_t *c,
+                           size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (c[i].n > c[i].pub) {
+            metrics_add(m, name, c[i].name, NULL, (double)(c[i].n - c[i].pub));
+            c[i].pub = c[i].n;
+        }
+}
+
+void pl_fold_hits(pipeline_t *p, pl_rules_t *pr)
+{
+    metrics_t *m = p->conf.metrics;
+    size_t n = rules_route_count(pr->rs);
+
+    if (!m)
+        return;
+    metrics_lock(m);
+    for (size_t i = 0; i < n; i++)
+        if (pr->hits[i] > pr->hits_pub[i]) {
+            metrics_add(m, "router_route_matches_total",
+                        rules_route_name(pr->rs, i), NULL,
+                        (double)(pr->hits[i] - pr->hits_pub[i]));
+            pr->hits_pub[i] = pr->hits[i];
+        }
+    metrics_unlock(m);
+}
+
+/* Publish the routing thread's counters: into the metrics registry (as
+ * deltas) and into the snapshot pipeline_stats() copies. */
+static void publish_metrics(pipeline_t *p, int paused)
+{
+    metrics_t *m = p->conf.metrics;
+
+    if (!m)
+        return;
+    pl_fold_hits(p, p->cur);
+    metrics_lock(m);
+    for (size_t b = 0; b < p->nbuckets; b++)
+        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
+            if (pt->consumed > pt->consumed_pub) {
+                metrics_add(m, "router_messages_consumed_total", pt->topic,
+                            NULL, (double)(pt->consumed - pt->consumed_pub));
+                pt->consumed_pub = pt->consumed;
+            }
+    for (size_t b = 0; b < p->ntbuckets; b++)
+        for (pl_topic_t *t = p->topics[b]; t; t = t->next)
+            if (t->produced > t->produced_pub) {
+                metrics_add(m, "router_messages_produced_total", t->name,
+                            NULL, (double)(t->produced - t->produced_pub));
+                t->produced_pub = t->produced;
+            }
+    publish_counts(m, "router_anomalies_total", p->reasons, p->nreasons);
+    publish_counts(m, "router_produce_errors_total", p->errors, p->nerrors);
+    metrics_add(m, "router_unmatched_total", NULL, NULL,
+                (double)(p->unmatched - p->unmatched_pub));
+    p->unmatched_pub = p->unmatched;
+    metrics_set(m, "router_inflight_messages", NULL, NULL,
+                (double)p->inflight);
+    metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
+    metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
+    metrics_unlock(m);
+}
+
 static void publish(pipeline_t *p)
 {
     pipeline_stats_t *st = &p->pub;
     int paused = 0, stuck = 0;
+    int64_t now = now_ms();
 
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
@@ -369,6 +474,11 @@ static void publish(pipeline_t *p)
                 paused += pt->paused;
                 stuck += pt->stuck;
             }
+    if (p->assigned > 0)
+        p->no_assignment_since = 0;
+    else if (p->no_assignment_since == 0)
+        p->no_assignment_since = now;
+    publish_metrics(p, paused);
     pthread_mutex_lock(&p->lock);
     st->consumed = p->consumed;
     st->produced = p->produced;
@@ -381,15 +491,26 @@ static void publish(pipeline_t *p)
     st->paused = paused;
     st->stuck = stuck;
     st->rules_version = p->cur->version;
+    st->running = !atomic_load(&p->stop) && !p->fatal;
     if (p->fatal)
         snprintf(st->health, sizeof(st->health), "%s", p->fatal_reason);
     else if (stuck)
         snprintf(st->health, sizeof(st->health),
                  "%d partition(s) stuck on a failed dead letter", stuck);
+    else if (p->no_assignment_since &&
+             now - p->no_assignment_since > p->conf.health_grace_ms)
+        snprintf(st->health, sizeof(st->health),
+                 "no partition assigned for %lld s",
+                 (long long)(now - p->no_assignment_since) / 1000);
     else
         st->health[0] = '\0';
-    st->nreasons = p->nreasons;
-    memcpy(st->reasons, p->reasons, sizeof(p->reasons));
+    st->nreasons = 0;
+    for (size_t i = 0; i < p->nreasons && i < 16; i++) {
+        snprintf(st->reasons[i].reason, sizeof(st->reasons[i].reason), "%s",
+                 p->reasons[i].name);
+        st->reasons[i].n = p->reasons[i].n;
+        st->nreasons++;
+    }
     st->ntopics = 0;
     for (size_t b = 0; b < p->ntbuckets; b++)
         for (pl_topic_t *t = p->topics[b]; t; t = t->next)
@@ -504,6 +625,48 @@ static const char *const producer_defaults[] = {
     "queue.buffering.max.messages=100000",
     NULL};
 
+/* The router_* families of DESIGN section 7 that the pipeline feeds. */
+static int declare_metrics(metrics_t *m)
+{
+    static const struct {
+        const char *name;
+        metrics_type_t type;
+        const char *help, *l1, *l2;
+    } fam[] = {
+        {"router_messages_consumed_total", METRICS_COUNTER,
+         "Messages consumed from the source topics.", "topic", NULL},
+        {"router_messages_produced_total", METRICS_COUNTER,
+         "Messages acknowledged by the brokers, per destination topic "
+         "(the dead-letter topic included).", "topic", NULL},
+        {"router_route_matches_total", METRICS_COUNTER,
+         "Messages whose route condition held, per route.", "route", NULL},
+        {"router_anomalies_total", METRICS_COUNTER,
+         "Messages dead-lettered, per reason.", "reason", NULL},
+        {"router_unmatched_total", METRICS_COUNTER,
+         "Messages no route matched.", NULL, NULL},
+        {"router_produce_errors_total", METRICS_COUNTER,
+         "Produces that failed permanently, per librdkafka error.", "error",
+         NULL},
+        {"router_consumer_lag", METRICS_GAUGE,
+         "Messages behind the high watermark, per assigned partition.",
+         "topic", "partition"},
+        {"router_inflight_messages", METRICS_GAUGE,
+         "Messages consumed and not yet wholly handled.", NULL, NULL},
+        {"router_rules_version", METRICS_GAUGE,
+         "Version of the running rules (1 at start, +1 per reload).", NULL,
+         NULL},
+        {"router_paused_partitions", METRICS_GAUGE,
+         "Source partitions paused (backpressure or a stuck dead letter).",
+         NULL, NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
+        if (metrics_declare(m, fam[i].name, fam[i].type, fam[i].help,
+                            fam[i].l1, fam[i].l2))
+            return -1;
+    return 0;
+}
+
 /* Wait for a broker to answer a metadata request. */
 static int check_brokers(pipeline_t *p, char *errstr, size_t errstr_size)
 {
@@ -567,16 +730,16 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     if (p->conf.batch_size <= 0 || p->conf.batch_size > MAX_BATCH)
         p->conf.batch_size = 1000;
     p->lag = -1;
-    p->cur = calloc(1, sizeof(*p->cur));
+    p->cur = rules_new(rs, 1); /* takes rs */
     if (!p->cur) {
-        rules_destroy(rs);
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
     }
-    p->cur->rs = rs; /* owned by p from here */
-    p->cur->version = 1;
-    p->cur->refs = 1;
     atomic_init(&p->next_version, 1);
+    if (p->conf.metrics && declare_metrics(p->conf.metrics)) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
     p->nbuckets = PART_BUCKETS;
     p->ntbuckets = TOPIC_BUCKETS;
     p->parts = calloc(p->nbuckets, sizeof(*p->parts));
@@ -658,26 +821,51 @@ static void backpressure(pipeline_t *p)
                 part_pause(p, pt, want);
 }
 
-/* Switch to rules handed over by pipeline_set_rules(), between batches. */
+/* 1 when a and b have the same sources, in any order. */
+static int same_sources(const rules_set_t *a, const rules_set_t *b)
+{
+    size_t n = rules_source_count(a);
+
+    if (n != rules_source_count(b))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t j;
+
+        for (j = 0; j < n; j++)
+            if (!strcmp(rules_source(a, i), rules_source(b, j)))
+                break;
+        if (j == n)
+            return 0;
+    }
+    return 1;
+}
+
+/* Switch to rules handed over by pipeline_set_rules(), between batches;
+ * follow a change of sources with the subscription. */
 static int swap_rules(pipeline_t *p)
 {
     rules_set_t *rs = atomic_exchange(&p->next_rules, NULL);
-    pl_rules_t *pr;
+    pl_rules_t *pr, *old = p->cur;
+    char errstr[512];
 
     if (!rs)
         return 0;
-    pr = calloc(1, sizeof(*pr));
+    pr = rules_new(rs, atomic_load(&p->next_version)); /* takes rs */
     if (!pr) {
         log_error("out of memory switching rules; keeping version %d",
                   p->cur->version);
-        rules_destroy(rs);
         return -1;
     }
-    pr->rs = rs;
-    pr->version = atomic_load(&p->next_version);
-    pr->refs = 1;
-    pl_rules_unref(p, p->cur);
+    pl_fold_hits(p, old);
     p->cur = pr;
+    if (!p->conf.topics && !same_sources(old->rs, pr->rs)) {
+        if (subscribe(p, errstr, sizeof(errstr)))
+            log_error("rules version %d: %s", pr->version, errstr);
+        else
+            log_info("rules version %d: subscription updated",
+                     pr->version);
+    }
+    pl_rules_unref(p, old);
     log_info("rules version %d in effect", pr->version);
     return 0;
 }

@@ -20,12 +20,20 @@
 #define PL_MAX_TOPIC_STATS 32
 #define PL_MAX_REASONS 16
 
+/* A named counter and how much of it is published. */
+typedef struct pl_count {
+    char name[64];
+    uint64_t n, pub;
+} pl_count_t;
+
 /* A rule set and the in-flight messages routed by it. Touched only by the
  * routing thread. */
 typedef struct pl_rules {
     rules_set_t *rs;            /* owned */
     int version;                /* 1 for the first rules, +1 per reload */
     unsigned refs;              /* in-flight messages + 1 while current */
+    uint64_t *hits;             /* matches per route index (owned) */
+    uint64_t *hits_pub;         /* hits already published (owned) */
 } pl_rules_t;
 
 /* One source partition we own (or owned: revoked, draining). */
@@ -38,6 +46,8 @@ typedef struct pl_part {
     int stuck;                  /* a dead-letter produce failed */
     int paused;                 /* paused by us (backpressure or stuck) */
     struct pl_dlreq *stuck_head; /* dead letters waiting for a retry */
+    uint64_t consumed;          /* messages consumed */
+    uint64_t consumed_pub;      /* of which published to the metrics */
     struct pl_part *next;       /* hash chain */
 } pl_part_t;
 
@@ -89,6 +99,7 @@ typedef struct pl_topic {
     rd_kafka_topic_t *rkt;      /* owned */
     int partitions;             /* 0 until looked up */
     uint64_t produced;          /* acknowledged produces */
+    uint64_t produced_pub;      /* of which published to the metrics */
     struct pl_topic *next;
 } pl_topic_t;
 
@@ -124,8 +135,12 @@ struct pipeline {
     /* Counters of the routing thread, published under lock. */
     uint64_t consumed, produced, dead_lettered, dropped, unmatched;
     uint64_t produce_errors;
-    struct { char reason[64]; uint64_t n; } reasons[PL_MAX_REASONS];
+    pl_count_t reasons[PL_MAX_REASONS];  /* dead letters by reason */
     size_t nreasons;
+    pl_count_t errors[PL_MAX_REASONS];   /* produce errors by name */
+    size_t nerrors;
+    uint64_t unmatched_pub;
+    int64_t no_assignment_since; /* ms, 0 while partitions are assigned */
     char fatal_reason[256];
 
     pthread_mutex_t lock;       /* guards pub and lag */
@@ -145,6 +160,7 @@ void pl_rules_unref(pipeline_t *p, pl_rules_t *pr);
 
 /* pipeline.c */
 void pl_part_stuck(pipeline_t *p, pl_part_t *part, int stuck);
-void pl_count_reason(pipeline_t *p, const char *reason);
+void pl_count(pl_count_t *c, size_t *n, const char *name);
+void pl_fold_hits(pipeline_t *p, pl_rules_t *pr);
 
 #endif

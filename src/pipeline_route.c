@@ -87,6 +87,8 @@ void pl_rules_unref(pipeline_t *p, pl_rules_t *pr)
         return;
     log_debug("rules version %d released", pr->version);
     rules_destroy(pr->rs);
+    free(pr->hits);
+    free(pr->hits_pub);
     free(pr);
 }
 
@@ -349,6 +351,31 @@ void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
 
 /* ---- delivery reports ------------------------------------------------- */
 
+/* Record an acknowledged dead letter for GET /anomalies. */
+static void remember(pipeline_t *p, const pl_dlreq_t *dl)
+{
+    const rd_kafka_message_t *rkm = dl->d.ctx->rkm;
+    rd_kafka_timestamp_type_t tstype;
+    anomalies_entry_t e;
+
+    if (!p->conf.anomalies)
+        return;
+    e.reason = dl->reason;
+    e.detail = dl->detail;
+    e.route = dl->route >= 0
+                  ? rules_route_name(dl->d.ctx->pr->rs, (size_t)dl->route)
+                  : NULL;
+    e.topic = dl->d.ctx->part->topic;
+    e.partition = rkm->partition;
+    e.offset = rkm->offset;
+    e.timestamp = rd_kafka_message_timestamp(rkm, &tstype);
+    e.key = rkm->key;
+    e.key_len = rkm->key_len;
+    e.value = rkm->payload;
+    e.value_len = rkm->len;
+    anomalies_push(p->conf.anomalies, &e);
+}
+
 void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                     void *opaque)
 {
@@ -371,6 +398,7 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 
         if (rkm->err) {
             p->produce_errors++;
+            pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
             log_error("%s [%" PRId32 "] offset %" PRId64
                       ": dead letter to %s failed: %s; partition stopped",
                       ctx->part->topic, ctx->part->partition,
@@ -386,13 +414,15 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             t->produced++;
         p->produced++;
         p->dead_lettered++;
-        pl_count_reason(p, dl->reason);
+        pl_count(p->reasons, &p->nreasons, dl->reason);
+        remember(p, dl);
         free(dl);
         ctx_release(p, ctx);
         return;
     }
     if (rkm->err) {
         p->produce_errors++;
+        pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
         snprintf(detail, sizeof(detail), "produce to %s failed: %s",
                  rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         dead_letter(p, ctx, "produce_failed", detail, d->route, 1);
@@ -454,8 +484,13 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
         return;
     }
     snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
+    pl_count(p->errors, &p->nerrors, rd_kafka_err2name(err));
+    p->produce_errors++;
+    goto dead;
 failed:
     p->produce_errors++;
+    pl_count(p->errors, &p->nerrors, "router_internal");
+dead:
     snprintf(detail, sizeof(detail), "produce to %s failed: %s", dd->topic,
              errstr);
     dead_letter(p, ctx, "produce_failed", detail,
@@ -489,6 +524,9 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
         return -1;
     }
     p->consumed++;
+    part->consumed++;
+    for (size_t i = 0; i < res->nmatched; i++)
+        p->cur->hits[res->matched[i]]++;
     if (res->unmatched)
         p->unmatched++;
     nact = res->ndests + (res->dead_letter ? 1 : 0);

@@ -1,0 +1,468 @@
+/* control.c - rules file management (load, reload, replace and persist)
+ * and the behaviour behind the admin endpoints. */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sha256.h"
+
+#define MAX_RULES_FILE (64 * 1024 * 1024)
+
+struct control {
+    char *path;                 /* the rules file (owned) */
+    metrics_t *metrics;         /* not owned, may be NULL */
+    anomalies_t *anomalies;     /* not owned, may be NULL */
+    pipeline_t *pl;             /* not owned; NULL until set */
+    pthread_mutex_t lock;       /* serializes loads; guards below */
+    char *text;                 /* text of the running rules (owned) */
+    size_t len;
+    int version;                /* version of the running rules */
+    time_t loaded_at;
+    char checksum[65];          /* sha256 of text */
+};
+
+control_t *control_create(const char *path, metrics_t *metrics,
+                          anomalies_t *anomalies)
+{
+    control_t *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    if (!(c->path = strdup(path)) || pthread_mutex_init(&c->lock, NULL)) {
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    c->metrics = metrics;
+    c->anomalies = anomalies;
+    if (metrics &&
+        metrics_declare(metrics, "router_rules_reloads_total",
+                        METRICS_COUNTER,
+                        "Rules loads after the start, per result (ok, "
+                        "error).",
+                        "result", NULL)) {
+        control_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void control_destroy(control_t *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->lock);
+    free(c->text);
+    free(c->path);
+    free(c);
+}
+
+void control_set_pipeline(control_t *c, pipeline_t *pl)
+{
+    c->pl = pl;
+}
+
+/* Read a whole file. Returns a malloc'd, NUL-terminated buffer (length in
+ * *len) or NULL with errstr set. */
+static char *read_file(const char *path, size_t *len, char *errstr,
+                       size_t errstr_size)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    FILE *f = fopen(path, "rb");
+
+    *len = 0;
+    if (!f) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        size_t n;
+
+        if (*len + 1 >= cap) {
+            char *nb;
+
+            if (cap >= MAX_RULES_FILE) {
+                snprintf(errstr, errstr_size, "%s: larger than %d bytes",
+                         path, MAX_RULES_FILE);
+                goto err;
+            }
+            cap = cap ? cap * 2 : 65536;
+            if (!(nb = realloc(buf, cap))) {
+                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                goto err;
+            }
+            buf = nb;
+        }
+        n = fread(buf + *len, 1, cap - *len - 1, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(errstr, errstr_size, "%s: read error", path);
+        goto err;
+    }
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+err:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+/* Compile text; on error fill errstr (prefixed with what) and *rerr. */
+static rules_set_t *compile(const char *what, const char *text, size_t len,
+                            rules_error_t *rerr, char *errstr,
+                            size_t errstr_size)
+{
+    rules_set_t *rs = rules_load(text, len, rerr);
+
+    if (!rs) {
+        if (rerr->line > 0)
+            snprintf(errstr, errstr_size, "%s:%d:%d: %s", what, rerr->line,
+                     rerr->column, rerr->msg);
+        else
+            snprintf(errstr, errstr_size, "%s: %s", what, rerr->msg);
+    }
+    return rs;
+}
+
+/* Make text (taken over) the running rules' text. Lock held. */
+static void set_text(control_t *c, char *text, size_t len, int version)
+{
+    free(c->text);
+    c->text = text;
+    c->len = len;
+    c->version = version;
+    c->loaded_at = time(NULL);
+    sha256_hex(text, len, c->checksum);
+}
+
+static void count_reload(control_t *c, const char *result)
+{
+    if (!c->metrics)
+        return;
+    metrics_lock(c->metrics);
+    metrics_add(c->metrics, "router_rules_reloads_total", result, NULL, 1);
+    metrics_unlock(c->metrics);
+}
+
+rules_set_t *control_load(control_t *c, char *errstr, size_t errstr_size)
+{
+    rules_error_t rerr;
+    rules_set_t *rs;
+    size_t len;
+    char *text = read_file(c->path, &len, errstr, errstr_size);
+
+    if (!text)
+        return NULL;
+    rs = compile(c->path, text, len, &rerr, errstr, errstr_size);
+    if (!rs) {
+        free(text);
+        return NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    set_text(c, text, len, 1);
+    pthread_mutex_unlock(&c->lock);
+    return rs;
+}
+
+int control_reload(control_t *c, char *errstr, size_t errstr_size)
+{
+    rules_error_t rerr;
+    rules_set_t *rs = NULL;
+    size_t len;
+    char *text;
+    int v = -1;
+
+    pthread_mutex_lock(&c->lock);
+    text = read_file(c->path, &len, errstr, errstr_size);
+    if (text)
+        rs = compile(c->path, text, len, &rerr, errstr, errstr_size);
+    if (!rs || !c->pl) {
+        if (rs && !c->pl)
+            snprintf(errstr, errstr_size, "not routing yet");
+        rules_destroy(rs);
+        free(text);
+        count_reload(c, "error");
+        goto out;
+    }
+    v = pipeline_set_rules(c->pl, rs); /* takes rs */
+    set_text(c, text, len, v);
+    count_reload(c, "ok");
+    log_info("rules reloaded from %s: version %d", c->path, v);
+out:
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+/* Write text to path atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync the directory. Returns 0 or -1 with
+ * errstr set (path is then unchanged). */
+static int persist(const char *path, const char *text, size_t len,
+                   char *errstr, size_t errstr_size)
+{
+    char tmp[4096], dir[4096];
+    size_t off = 0;
+    int fd, dfd;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof(tmp)) {
+        snprintf(errstr, errstr_size, "%.512s: path too long", path);
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(errstr, errstr_size, "%.512s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(errstr, errstr_size, "%.512s: %s", tmp, strerror(errno));
+            goto err;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        snprintf(errstr, errstr_size, "%.512s: fsync: %s", tmp, strerror(errno));
+        goto err;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        snprintf(errstr, errstr_size, "%.512s: %s", tmp, strerror(errno));
+        goto err;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(errstr, errstr_size, "%.512s: %s", path, strerror(errno));
+        goto err;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        if (fsync(dfd) != 0)
+            log_warn("fsync of the directory of %s: %s", path,
+                     strerror(errno));
+        close(dfd);
+    }
+    return 0;
+err:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return -1;
+}
+
+/* ---- admin callbacks -------------------------------------------------- */
+
+#define JSON_TYPE "application/json"
+
+/* Reply with a JSON value (taken over); 500 when it can't be dumped. */
+static void reply_json(admin_reply_t *r, int status, json_t *j)
+{
+    r->type = JSON_TYPE;
+    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    r->status = r->body ? status : 500;
+    json_decref(j);
+}
+
+static void reply_error(admin_reply_t *r, int status, const char *msg,
+                        int line, int column)
+{
+    json_t *j = json_pack("{s:s}", "error", msg);
+
+    if (j && line > 0) {
+        json_object_set_new(j, "line", json_integer(line));
+        json_object_set_new(j, "column", json_integer(column));
+    }
+    reply_json(r, status, j);
+}
+
+static void on_health(void *opaque, admin_reply_t *r)
+{
+    control_t *c = opaque;
+    pipeline_stats_t st;
+    char body[512];
+
+    if (!c->pl) {
+        snprintf(body, sizeof(body), "starting\n");
+        r->status = 503;
+    } else {
+        pipeline_stats(c->pl, &st);
+        if (!st.running && !st.health[0])
+            snprintf(st.health, sizeof(st.health), "stopping");
+        r->status = st.health[0] ? 503 : 200;
+        snprintf(body, sizeof(body), "%s\n", st.health[0] ? st.health : "ok");
+    }
+    r->type = "text/plain; charset=utf-8";
+    r->body = strdup(body);
+    if (!r->body)
+        r->status = 500;
+}
+
+static void on_metrics(void *opaque, admin_reply_t *r)
+{
+    control_t *c = opaque;
+
+    r->type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = c->metrics ? metrics_render_text(c->metrics) : strdup("");
+    r->status = r->body ? 200 : 500;
+}
+
+static void on_stats(void *opaque, admin_reply_t *r)
+{
+    control_t *c = opaque;
+    pipeline_stats_t st;
+    json_t *j, *m = NULL;
+    char *mtext;
+
+    memset(&st, 0, sizeof(st));
+    st.lag = -1;
+    if (c->pl)
+        pipeline_stats(c->pl, &st);
+    if (c->metrics && (mtext = metrics_render_json(c->metrics))) {
+        m = json_loads(mtext, 0, NULL);
+        free(mtext);
+    }
+    j = json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                  "health", st.health[0] ? st.health : "ok", "assigned",
+                  st.assigned, "paused", st.paused, "rules_version",
+                  st.rules_version, "consumed", (json_int_t)st.consumed,
+                  "produced", (json_int_t)st.produced, "dead_lettered",
+                  (json_int_t)st.dead_lettered, "dropped",
+                  (json_int_t)st.dropped, "inflight",
+                  (json_int_t)st.inflight, "lag", (json_int_t)st.lag,
+                  "metrics", m ? m : json_object());
+    reply_json(r, 200, j);
+}
+
+static void on_rules_get(void *opaque, admin_reply_t *r)
+{
+    control_t *c = opaque;
+    json_t *rules, *j;
+    char when[32];
+    struct tm tm;
+
+    pthread_mutex_lock(&c->lock);
+    rules = c->text ? json_loadb(c->text, c->len, 0, NULL) : NULL;
+    gmtime_r(&c->loaded_at, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    j = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", c->version,
+                  "loaded_at", when, "checksum", c->checksum, "file",
+                  c->path, "rules", rules ? rules : json_null());
+    pthread_mutex_unlock(&c->lock);
+    reply_json(r, 200, j);
+}
+
+static void on_rules_put(void *opaque, const char *body, size_t len,
+                         int apply, admin_reply_t *r)
+{
+    control_t *c = opaque;
+    rules_error_t rerr;
+    rules_set_t *rs;
+    char errstr[1024], *text = NULL;
+    int v;
+
+    rs = compile("body", body ? body : "", body ? len : 0, &rerr, errstr,
+                 sizeof(errstr));
+    if (!rs) {
+        if (apply)
+            count_reload(c, "error");
+        reply_error(r, 400, rerr.msg, rerr.line, rerr.column);
+        return;
+    }
+    if (!apply) {
+        reply_json(r, 200, json_pack("{s:b, s:i, s:i}", "valid", 1, "routes",
+                                     (int)rules_route_count(rs), "anomalies",
+                                     (int)rules_anomaly_count(rs)));
+        rules_destroy(rs);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (!c->pl || !(text = malloc(len + 1))) {
+        pthread_mutex_unlock(&c->lock);
+        rules_destroy(rs);
+        reply_error(r, 503, c->pl ? "out of memory" : "not routing yet", 0,
+                    0);
+        return;
+    }
+    memcpy(text, body, len);
+    text[len] = '\0';
+    /* Persist first: rules that would not survive a restart don't run. */
+    if (persist(c->path, text, len, errstr, sizeof(errstr))) {
+        pthread_mutex_unlock(&c->lock);
+        free(text);
+        rules_destroy(rs);
+        count_reload(c, "error");
+        log_error("PUT /rules: %s", errstr);
+        reply_error(r, 500, errstr, 0, 0);
+        return;
+    }
+    v = pipeline_set_rules(c->pl, rs); /* takes rs */
+    set_text(c, text, len, v);
+    count_reload(c, "ok");
+    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum",
+                                 c->checksum));
+    pthread_mutex_unlock(&c->lock);
+    log_info("PUT /rules: version %d in place, saved to %s", v, c->path);
+}
+
+static void on_rules_reload(void *opaque, admin_reply_t *r)
+{
+    control_t *c = opaque;
+    char errstr[1024];
+    int v = control_reload(c, errstr, sizeof(errstr));
+
+    if (v < 0) {
+        log_error("POST /rules/reload: %s", errstr);
+        reply_error(r, 400, errstr, 0, 0);
+        return;
+    }
+    pthread_mutex_lock(&c->lock);
+    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum",
+                                 c->checksum));
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void on_anomalies(void *opaque, const char *reason, const char *q,
+                         int limit, admin_reply_t *r)
+{
+    control_t *c = opaque;
+
+    if (!c->anomalies) {
+        reply_error(r, 404, "anomaly ring disabled", 0, 0);
+        return;
+    }
+    r->type = JSON_TYPE;
+    r->body = anomalies_query(c->anomalies, reason, q, limit);
+    r->status = r->body ? 200 : 500;
+}
+
+void control_admin_ops(control_t *c, admin_ops_t *ops)
+{
+    memset(ops, 0, sizeof(*ops));
+    ops->opaque = c;
+    ops->health = on_health;
+    ops->metrics = on_metrics;
+    ops->stats = on_stats;
+    ops->rules_get = on_rules_get;
+    ops->rules_put = on_rules_put;
+    ops->rules_reload = on_rules_reload;
+    ops->anomalies = on_anomalies;
+}
