@@ -12,7 +12,7 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := rdkafka libpcre2-8 libmicrohttpd jansson
 DEBS    := librdkafka-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
-           libcmocka-dev kcat curl gnuplot-nox pkg-config clang \
+           libcmocka-dev kcat curl jq gnuplot-nox pkg-config clang \
            libclang-rt-14-dev
 CFLAGS_WARN := -std=c11 -Wall -Wextra -Wformat=2 -Werror
 CFLAGS  ?= -g -O2
@@ -30,12 +30,14 @@ endif
 RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_set.c \
                rules/rules_cond.c rules/rules_match.c rules/rules_tmpl.c \
                rules/rules_eval.c
-CORE_SRC    := src/log.c src/tracker.c
+CORE_SRC    := src/log.c src/tracker.c src/metrics.c src/anomalies.c \
+               src/sha256.c
 PROC_SRC    := src/pipeline.c src/pipeline_route.c src/demo.c \
-               src/options.c
+               src/options.c src/control.c src/admin.c
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
-UNIT_TESTS  := test_jsonscan test_rules test_tracker
+UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
+               test_anomalies
 E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
                 tests/e2e/e2e_verify.c tests/e2e/e2e_emulate.c src/log.c
 
@@ -64,9 +66,36 @@ $(BUILD)/test_rules: $(call obj,tests/test_rules.c $(RULES_SRC))
 $(BUILD)/test_tracker: $(call obj,tests/test_tracker.c src/tracker.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
+$(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
 $(BUILD)/bench/rules-bench: $(call obj,bench/rules_bench.c $(RULES_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# The benchmark harness (bench/README.md): BENCH_ARGS passes options, e.g.
+# make bench BENCH_ARGS="--partitions 16 --rules 100 -X producer.linger.ms=20"
+BENCH_SRC := bench/bench_main.c bench/bench_proc.c bench/bench_kafka.c \
+             bench/bench_data.c bench/bench_report.c
+BENCH_ARGS ?=
+
+$(BUILD)/bench/router-bench: $(call obj,$(BENCH_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+bench: deps
+	$(MAKE) router $(BUILD)/bench/router-bench
+	$(BUILD)/bench/router-bench --router ./router $(BENCH_ARGS)
+
+bench-quick: deps
+	$(MAKE) router $(BUILD)/bench/router-bench
+	$(BUILD)/bench/router-bench --router ./router --quick $(BENCH_ARGS)
 
 $(BUILD)/e2e_tool: $(call obj,$(E2E_TOOL_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -103,7 +132,7 @@ check: deps
 	$(MAKE) BUILD=build-san SAN=1 unit e2e
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval fuzz_jsonscan
+FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval fuzz_jsonscan fuzz_admin
 fuzz: deps
 	$(MAKE) CC=clang BUILD=build-fuzz \
 	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
@@ -114,6 +143,10 @@ fuzz: deps
 	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
 	        tests/fuzz/corpus-$$t tests/fuzz/seeds/$$t; \
 	done
+
+build-fuzz/fuzz_admin: $(call obj,tests/fuzz/fuzz_admin.c src/admin.c \
+                              src/log.c)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
 build-fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c $(RULES_SRC))
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)

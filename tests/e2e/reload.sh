@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# reload.sh - hot reload under load: while the router drains a backlog of
+# 200,000 messages (and more arrive), PUT alternates 50 times between
+# ruleset A (everything to out.a and out.a2) and ruleset B (out.b and
+# out.b2). At the end every message is in exactly one pair, in both of its
+# topics, once: no loss, no double routing, no message split between two
+# versions. Both versions must have routed something.
+. "$(dirname "$0")/lib.sh"
+
+command -v curl >/dev/null || fail "curl is missing (make deps)"
+command -v kcat >/dev/null || fail "kcat is missing (make deps)"
+command -v jq >/dev/null || fail "jq is missing (make deps)"
+N=${RELOAD_COUNT:-200000}
+HALF=$((N / 2))
+RELOADS=50
+
+rules_for() { # rules_for a|b
+    cat <<EOF
+{"version": 1, "sources": ["r.src"],
+ "routes": [{"name": "all-$1", "if": {"all": []},
+             "to": ["out.$1", "out.${1}2"]}]}
+EOF
+}
+rules_for a >"$WORK/rules.json"
+rules_for a >"$WORK/a.json"
+rules_for b >"$WORK/b.json"
+
+need "$TOOL"
+"$TOOL" mock --brokers 3 --topic r.src:4 --topic out.a:4 --topic out.a2:2 \
+    --topic out.b:4 --topic out.b2:2 --portfile "$WORK/bootstrap" \
+    --no-stdin --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
+PIDS+=($!)
+for i in $(seq 1 150); do
+    [ -s "$WORK/bootstrap" ] && break
+    sleep 0.1
+done
+BS=$(cat "$WORK/bootstrap") || fail "mock cluster did not start"
+
+# Messages m0000001..: key k<n>, value m<n>, small (the mock keeps ~100k
+# per partition).
+produce_range() {
+    seq "$1" "$2" | awk '{printf "k%d:m%07d\n", $1, $1}' |
+        kcat -b "$BS" -P -t r.src -K: -X linger.ms=20 2>>"$WORK/kcat.log"
+}
+produce_range 1 "$HALF" || fail "could not produce the backlog"
+log "backlog: $HALF messages, $HALF more while reloading"
+
+ROUTER_LOG=$WORK/router.log
+"$ROUTER" -b "$BS" -G "$GROUP" -r "$WORK/rules.json" \
+    "${ROUTER_BASE_ARGS[@]}" --admin 127.0.0.1:0 >"$ROUTER_LOG" 2>&1 &
+ROUTER_PID=$!
+PIDS+=("$ROUTER_PID")
+for i in $(seq 1 100); do
+    PORT=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
+        "$ROUTER_LOG" | head -n 1)
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || fail "router did not say its admin port"
+
+# The second half arrives while the rules change.
+produce_range $((HALF + 1)) "$N" &
+PRODUCER=$!
+PIDS+=("$PRODUCER")
+ok=0
+for i in $(seq 1 $RELOADS); do
+    f=$WORK/b.json
+    [ $((i % 2)) = 0 ] && f=$WORK/a.json
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+        --data-binary @"$f" "http://127.0.0.1:$PORT/rules")
+    [ "$code" = 200 ] && ok=$((ok + 1))
+    sleep 0.05
+done
+wait "$PRODUCER" || check_failed "producing the second half failed"
+forget "$PRODUCER"
+[ "$ok" = $RELOADS ] || check_failed "only $ok of $RELOADS reloads answered 200"
+version=$(curl -s "http://127.0.0.1:$PORT/rules" | jq .version)
+[ "$version" = $((RELOADS + 1)) ] || check_failed "rules version $version, want $((RELOADS + 1))"
+
+# Wait until every message is in one pair (out.a + out.b count N each
+# side), then stop.
+count_topic() {
+    kcat -b "$BS" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
+}
+for i in $(seq 1 120); do
+    total=$(( $(count_topic out.a | wc -l) + $(count_topic out.b | wc -l) ))
+    [ "$total" -ge "$N" ] && break
+    sleep 1
+done
+stop_router 15
+
+for t in out.a out.a2 out.b out.b2; do
+    count_topic "$t" | sort >"$WORK/$t"
+done
+sort -m "$WORK/out.a" "$WORK/out.b" >"$WORK/first"
+sort -m "$WORK/out.a2" "$WORK/out.b2" >"$WORK/second"
+seq 1 "$N" | awk '{printf "m%07d\n", $1}' >"$WORK/want"
+dups=$(uniq -d "$WORK/first" | wc -l)
+missing=$(comm -23 "$WORK/want" <(uniq "$WORK/first") | wc -l)
+split=$( (comm -3 "$WORK/out.a" "$WORK/out.a2"; comm -3 "$WORK/out.b" \
+    "$WORK/out.b2") | wc -l)
+na=$(wc -l <"$WORK/out.a")
+nb=$(wc -l <"$WORK/out.b")
+log "reloads $ok, out.a $na, out.b $nb, missing $missing, duplicates $dups," \
+    "split $split"
+[ "$missing" = 0 ] || check_failed "$missing messages missing"
+[ "$dups" = 0 ] || check_failed "$dups messages routed twice"
+[ "$split" = 0 ] || check_failed "$split messages split between versions"
+cmp -s "$WORK/first" "$WORK/second" ||
+    check_failed "the two topics of a version differ"
+[ "$na" -gt 0 ] && [ "$nb" -gt 0 ] ||
+    check_failed "one version routed nothing (a $na, b $nb)"
+finish
