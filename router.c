@@ -343,6 +343,12 @@ int main(int argc, char **argv)
         goto out;
     }
     if (strcmp(rc.admin, "off")) {
+        if (!rc.admin_token && strncmp(rc.admin, "127.", 4) &&
+            strncmp(rc.admin, "[::1]", 5))
+            log_warn("--admin %s is not on loopback and no "
+                     "--admin-token-file is set: anyone who reaches it can "
+                     "change the rules",
+                     rc.admin);
         control_admin_ops(ctl, &ops);
         admin = admin_start(rc.admin, rc.admin_token ? token : NULL,
                             (size_t)rc.admin_body_max, &ops, errstr,
