@@ -48,7 +48,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 all: router $(BUILD)/bench/rules-bench
 
 router: $(BUILD)/router
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/router: $(call obj,$(ROUTER_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
@@ -121,7 +121,7 @@ unit: $(addprefix $(BUILD)/,$(UNIT_TESTS))
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $(BUILD)/$$t; done
 
 e2e: $(BUILD)/router $(BUILD)/e2e_tool
-	BUILD=$(BUILD) bash tests/e2e/run.sh
+	BUILD=$(BUILD) bash tests/e2e/run.sh $(E2E_SCENARIOS)
 
 test: deps
 	$(MAKE) all

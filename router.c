@@ -405,6 +405,11 @@ int main(int argc, char **argv)
     pc.metrics = metrics;
     pc.anomalies = anomalies;
     pc.health_grace_ms = (int)(rc.health_grace * 1000);
+    if (pipeline_conf_check(&pc, errstr, sizeof(errstr))) {
+        fprintf(stderr, "router: error: %s\n", errstr);
+        exit_code = 2;
+        goto out;
+    }
     pl = pipeline_create(&pc, rs, errstr, sizeof(errstr));
     rs = NULL; /* owned by the pipeline, also on failure */
     if (!pl) {

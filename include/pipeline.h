@@ -70,6 +70,12 @@ typedef struct pipeline_stats {
     size_t ntopics;
 } pipeline_stats_t;
 
+/* Check every -X property of conf against librdkafka without connecting.
+ * Returns 0, or -1 with errstr naming the property ("-X foo=1: No such
+ * configuration property: \"foo\""). */
+int pipeline_conf_check(const pipeline_conf_t *conf, char *errstr,
+                        size_t errstr_size);
+
 /* Create the consumer and producer, check that a broker answers within
  * conf->connect_timeout_ms, and subscribe. Takes ownership of rs (also on
  * failure). Returns NULL with errstr set on failure. */

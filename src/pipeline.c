@@ -625,6 +625,25 @@ static const char *const producer_defaults[] = {
     "queue.buffering.max.messages=100000",
     NULL};
 
+int pipeline_conf_check(const pipeline_conf_t *conf, char *errstr,
+                        size_t errstr_size)
+{
+    pipeline_t tmp;
+    rd_kafka_conf_t *c;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.conf = *conf;
+    if (!(c = make_conf(&tmp, "producer", producer_defaults, errstr,
+                        errstr_size)))
+        return -1;
+    rd_kafka_conf_destroy(c);
+    if (!(c = make_conf(&tmp, "consumer", consumer_defaults, errstr,
+                        errstr_size)))
+        return -1;
+    rd_kafka_conf_destroy(c);
+    return 0;
+}
+
 /* The router_* families of DESIGN section 7 that the pipeline feeds. */
 static int declare_metrics(metrics_t *m)
 {

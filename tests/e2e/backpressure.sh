@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# backpressure.sh - the whole backlog with a producer queue of 1000
+# messages: the router must pause and resume, deliver everything exactly
+# once, and keep its peak RSS (VmHWM) below E2E_RSS_MAX_MB (default 300,
+# 1000 for sanitizer builds).
+. "$(dirname "$0")/lib.sh"
+
+case $BUILD in
+*san*) RSS_MAX_MB=${E2E_RSS_MAX_MB:-1000} ;;
+*) RSS_MAX_MB=${E2E_RSS_MAX_MB:-300} ;;
+esac
+
+start_mock
+produce_dataset
+start_router -X producer.queue.buffering.max.messages=1000
+wait_outputs "$EXPECTED" 150 ||
+    check_failed "outputs never reached $EXPECTED messages"
+rss_kb=$(peak_rss_kb "$ROUTER_PID")
+stop_router 15
+verify || check_failed "$VERIFY_LINE"
+if [ -z "$rss_kb" ]; then
+    check_failed "could not read the router's VmHWM"
+else
+    log "router peak RSS (VmHWM): $((rss_kb / 1024)) MB (limit $RSS_MAX_MB MB)"
+    [ "$rss_kb" -lt $((RSS_MAX_MB * 1024)) ] ||
+        check_failed "peak RSS $((rss_kb / 1024)) MB above $RSS_MAX_MB MB"
+fi
+finish

@@ -1,0 +1,254 @@
+# lib.sh - shared helpers of the end-to-end scenarios (sourced): one mock
+# cluster per scenario, the router as a child process, cleanup of every
+# process started (by PID, even on failure), logs kept on failure.
+#
+# Environment: BUILD (default build: where router and e2e_tool are),
+# ROUTER (default $BUILD/router), E2E_COUNT (dataset size, default 50000),
+# E2E_SEED (default 42), E2E_KEEP=1 keeps the work directory. Keep
+# E2E_COUNT at most ~60000: the mock keeps about 5 MB per partition.
+
+set -u
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E_DIR/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+export BUILD
+ROUTER=${ROUTER:-$BUILD/router}
+TOOL=$BUILD/e2e_tool
+RULES=$E2E_DIR/rules-e2e.json
+COUNT=${E2E_COUNT:-50000}
+SEED=${E2E_SEED:-42}
+SCENARIO=$(basename "$0" .sh)
+GROUP=e2e-$SCENARIO-$$-$RANDOM
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/e2e-$SCENARIO.XXXXXX") || exit 1
+PIDS=()          # every process started and not yet reaped
+FAILURES=()      # checks that failed (the scenario goes on, then fails)
+ROUTER_RUN=0     # router runs so far (log file numbering)
+ROUTER_PID=
+BS=
+
+# Options every router run gets: no admin port (scenarios may overlap with
+# other tests), read the backlog from the start, notice a killed member
+# quickly, commit often.
+ROUTER_BASE_ARGS=(
+    -X consumer.auto.offset.reset=earliest
+    -X consumer.session.timeout.ms=6000
+    -X consumer.heartbeat.interval.ms=500
+    -X consumer.auto.commit.interval.ms=1000)
+
+# The admin server may not be built in yet: only switch it off if it is.
+if [ -x "$ROUTER" ] && "$ROUTER" --help 2>&1 | grep -q -- '--admin'; then
+    ROUTER_BASE_ARGS+=(--admin off)
+fi
+
+log() {
+    echo "[$SCENARIO $(date +%T)] $*"
+}
+
+# Record a failed check; the scenario fails at the end (finish).
+check_failed() {
+    log "CHECK FAILED: $*"
+    FAILURES+=("$*")
+}
+
+# Stop here: the scenario failed.
+fail() {
+    log "FAIL: $*"
+    exit 1
+}
+
+now_ms() {
+    local t=${EPOCHREALTIME/./}
+    echo $((t / 1000))
+}
+
+forget() {
+    local pid=$1 i
+    for i in "${!PIDS[@]}"; do
+        [ "${PIDS[$i]}" = "$pid" ] && unset "PIDS[$i]"
+    done
+    PIDS=("${PIDS[@]}")
+}
+
+# 0 while pid runs (a zombie does not count).
+alive() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# wait_exit PID SECONDS: wait for a child; sets EXIT_RC (124 if it is still
+# running after SECONDS: it is left running) and EXIT_MS.
+wait_exit() {
+    local pid=$1 limit_ms=$(($2 * 1000)) t0
+    t0=$(now_ms)
+    EXIT_RC=124
+    while alive "$pid"; do
+        EXIT_MS=$(($(now_ms) - t0))
+        [ "$EXIT_MS" -ge "$limit_ms" ] && return 0
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null
+    EXIT_RC=$?
+    EXIT_MS=$(($(now_ms) - t0))
+    forget "$pid"
+}
+
+cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        wait_exit "$pid" 5
+        [ "$EXIT_RC" = 124 ] && kill -KILL "$pid" 2>/dev/null
+    done
+    if [ "$rc" -ne 0 ] || [ "${E2E_KEEP:-0}" = 1 ]; then
+        log "logs kept in $WORK"
+        for f in "$WORK"/*.log; do
+            [ -s "$f" ] || continue
+            echo "--- $f (last 25 lines)"
+            tail -n 25 "$f"
+        done
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+need() {
+    [ -x "$1" ] || fail "$1 is missing (make $(basename "$1")?)"
+}
+
+# Start a mock cluster with every test topic; sets BS.
+start_mock() {
+    local i
+    need "$TOOL"
+    "$TOOL" mock --brokers 3 --e2e-topics --portfile "$WORK/bootstrap" \
+        --no-stdin --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
+    MOCK_PID=$!
+    PIDS+=("$MOCK_PID")
+    for i in $(seq 1 150); do
+        [ -s "$WORK/bootstrap" ] && break
+        alive "$MOCK_PID" || fail "mock cluster did not start"
+        sleep 0.1
+    done
+    [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
+    BS=$(cat "$WORK/bootstrap")
+    log "mock cluster at $BS"
+}
+
+# Produce the dataset to e2e.src; sets EXPECTED (outputs it must yield).
+produce_dataset() {
+    "$TOOL" produce -b "$BS" -t e2e.src --count "$COUNT" --seed "$SEED" \
+        || fail "could not produce the dataset"
+    EXPECTED=$("$TOOL" expect --count "$COUNT" --seed "$SEED" --total) \
+        || fail "e2e_tool expect failed"
+    log "dataset: $COUNT messages, $EXPECTED expected outputs"
+}
+
+# start_router [ARGS...]: run the router in the background; sets
+# ROUTER_PID, ROUTER_LOG.
+start_router() {
+    need "$ROUTER"
+    ROUTER_RUN=$((ROUTER_RUN + 1))
+    ROUTER_LOG=$WORK/router.$ROUTER_RUN.log
+    "$ROUTER" -b "$BS" -G "$GROUP" -r "$RULES" "${ROUTER_BASE_ARGS[@]}" \
+        "$@" >"$ROUTER_LOG" 2>&1 &
+    ROUTER_PID=$!
+    PIDS+=("$ROUTER_PID")
+    log "router run $ROUTER_RUN started (pid $ROUTER_PID)"
+}
+
+# stop_router SECONDS: SIGTERM; it must exit 0 within SECONDS.
+stop_router() {
+    local limit=$1
+    if ! alive "$ROUTER_PID"; then
+        wait_exit "$ROUTER_PID" 1
+        check_failed "router exited before SIGTERM (exit $EXIT_RC)"
+        return
+    fi
+    kill -TERM "$ROUTER_PID"
+    wait_exit "$ROUTER_PID" "$limit"
+    if [ "$EXIT_RC" = 124 ]; then
+        check_failed "router still running ${limit} s after SIGTERM"
+        kill -KILL "$ROUTER_PID" 2>/dev/null
+        wait_exit "$ROUTER_PID" 5
+    elif [ "$EXIT_RC" != 0 ]; then
+        check_failed "router exited $EXIT_RC after SIGTERM (want 0)"
+    else
+        log "router stopped by SIGTERM: exit 0 in ${EXIT_MS} ms"
+    fi
+}
+
+# kill9_router: SIGKILL the router and wait until it is gone (disowned
+# first: bash would print a "Killed" job notice).
+kill9_router() {
+    disown "$ROUTER_PID" 2>/dev/null
+    kill -KILL "$ROUTER_PID" 2>/dev/null
+    wait_exit "$ROUTER_PID" 10
+    forget "$ROUTER_PID"
+}
+
+# wait_outputs N TIMEOUT [STALL]: until the output topics hold N messages;
+# gives up after TIMEOUT seconds, or when they stopped growing for STALL
+# (default 20) seconds once they moved. Sets OUTPUTS.
+wait_outputs() {
+    local rc
+    OUTPUTS=$("$TOOL" progress -b "$BS" --until "$1" --timeout "$2" \
+        --stall "${3:-20}")
+    rc=$?
+    log "output topics hold $OUTPUTS messages (waiting for $1)"
+    return $rc
+}
+
+# The number of messages in the output topics now.
+outputs_now() {
+    "$TOOL" progress -b "$BS"
+}
+
+# wait_committed TIMEOUT: until the group committed the whole source.
+wait_committed() {
+    "$TOOL" committed -b "$BS" -G "$GROUP" -t e2e.src --wait "$1" \
+        >"$WORK/committed.out" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$WORK/committed.out"
+    return $rc
+}
+
+# verify [ARGS...]: compare outputs with the dataset; sets VERIFY_LINE.
+verify() {
+    "$TOOL" verify -b "$BS" --count "$COUNT" --seed "$SEED" --timeout 5 \
+        "$@" >"$WORK/verify.out" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$WORK/verify.out" | head -n 80
+    VERIFY_LINE=$(grep '^verify: expected=' "$WORK/verify.out" | tail -n 1)
+    return $rc
+}
+
+# A field of VERIFY_LINE, e.g. verify_field duplicates.
+verify_field() {
+    echo "$VERIFY_LINE" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+}
+
+# Peak resident set of a process, in kB (VmHWM), empty if unknown.
+peak_rss_kb() {
+    awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+# End of a scenario: pass only if no check failed.
+finish() {
+    if [ "${#FAILURES[@]}" -gt 0 ]; then
+        log "${#FAILURES[@]} check(s) failed:"
+        printf '    %s\n' "${FAILURES[@]}"
+        exit 1
+    fi
+    log "all checks passed"
+    exit 0
+}
