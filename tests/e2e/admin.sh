@@ -17,22 +17,9 @@ echo "s3cret-token-$$" >"$WORK/token"
 TOKEN=$(cat "$WORK/token")
 
 # Admin args replace the "--admin off" of ROUTER_BASE_ARGS (last wins).
-start_admin_router() {
-    RULES=$RULES_COPY start_router --admin 127.0.0.1:0 \
-        --admin-token-file "$WORK/token" --admin-body-max 65536 \
-        --stats-interval 1 "$@"
-    local i
-    ADMIN=
-    for i in $(seq 1 100); do
-        ADMIN=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-            "$ROUTER_LOG" | head -n 1)
-        [ -n "$ADMIN" ] && break
-        alive "$ROUTER_PID" || fail "router died at start"
-        sleep 0.1
-    done
-    [ -n "$ADMIN" ] || fail "router did not say its admin port"
-    URL=http://127.0.0.1:$ADMIN
-    log "admin endpoint at $URL"
+start_admin() {
+    start_admin_router "$RULES_COPY" --admin-token-file "$WORK/token" \
+        --admin-body-max 65536 --stats-interval 1
 }
 
 # expect_status WANT METHOD PATH [CURL ARGS...]: one request; the body is
@@ -55,7 +42,7 @@ header_of() {
 
 start_mock
 produce_dataset
-start_admin_router
+start_admin
 
 # --- read-only endpoints --------------------------------------------------
 wait_outputs "$EXPECTED" 120 || check_failed "outputs never reached $EXPECTED"
@@ -200,7 +187,7 @@ expect_status 200 PUT /rules -H "Authorization: Bearer $TOKEN" \
 cmp -s "$WORK/new.json" "$RULES_COPY" ||
     check_failed "PUT did not persist the body to the rules file"
 stop_router 15
-start_admin_router
+start_admin
 expect_status 200 GET /rules
 jq -e '.version == 1 and (.rules.routes | length == 9)' "$WORK/body" \
     >/dev/null || check_failed "after a restart the PUT rules do not run"

@@ -252,3 +252,51 @@ finish() {
     log "all checks passed"
     exit 0
 }
+
+# start_mock_topics NAME:PARTS...: a mock cluster with just these topics
+# (brokers: E2E_BROKERS, default 3); sets BS.
+start_mock_topics() {
+    local args=() t i
+    need "$TOOL"
+    for t in "$@"; do
+        args+=(--topic "$t")
+    done
+    "$TOOL" mock --brokers "${E2E_BROKERS:-3}" "${args[@]}" \
+        --portfile "$WORK/bootstrap" --no-stdin --die-with-parent \
+        >"$WORK/mock.out" 2>"$WORK/mock.log" &
+    MOCK_PID=$!
+    PIDS+=("$MOCK_PID")
+    for i in $(seq 1 150); do
+        [ -s "$WORK/bootstrap" ] && break
+        alive "$MOCK_PID" || fail "mock cluster did not start"
+        sleep 0.1
+    done
+    [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
+    BS=$(cat "$WORK/bootstrap")
+    log "mock cluster at $BS"
+}
+
+# start_admin_router RULES_FILE [ARGS...]: start_router with that rules
+# file and an admin endpoint on a free loopback port; sets ADMIN (the
+# port) and URL.
+start_admin_router() {
+    local rules=$1 i
+    shift
+    RULES=$rules start_router --admin 127.0.0.1:0 "$@"
+    ADMIN=
+    for i in $(seq 1 100); do
+        ADMIN=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
+            "$ROUTER_LOG" | head -n 1)
+        [ -n "$ADMIN" ] && break
+        alive "$ROUTER_PID" || fail "router died at start"
+        sleep 0.1
+    done
+    [ -n "$ADMIN" ] || fail "router did not say its admin port"
+    URL=http://127.0.0.1:$ADMIN
+    log "admin endpoint at $URL"
+}
+
+# topic_values TOPIC: every value in TOPIC, one a line (kcat).
+topic_values() {
+    kcat -b "$BS" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
+}

@@ -25,16 +25,7 @@ rules_for a >"$WORK/rules.json"
 rules_for a >"$WORK/a.json"
 rules_for b >"$WORK/b.json"
 
-need "$TOOL"
-"$TOOL" mock --brokers 3 --topic r.src:4 --topic out.a:4 --topic out.a2:2 \
-    --topic out.b:4 --topic out.b2:2 --portfile "$WORK/bootstrap" \
-    --no-stdin --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
-PIDS+=($!)
-for i in $(seq 1 150); do
-    [ -s "$WORK/bootstrap" ] && break
-    sleep 0.1
-done
-BS=$(cat "$WORK/bootstrap") || fail "mock cluster did not start"
+start_mock_topics r.src:4 out.a:4 out.a2:2 out.b:4 out.b2:2
 
 # Messages m0000001..: key k<n>, value m<n>, small (the mock keeps ~100k
 # per partition).
@@ -45,18 +36,8 @@ produce_range() {
 produce_range 1 "$HALF" || fail "could not produce the backlog"
 log "backlog: $HALF messages, $HALF more while reloading"
 
-ROUTER_LOG=$WORK/router.log
-"$ROUTER" -b "$BS" -G "$GROUP" -r "$WORK/rules.json" \
-    "${ROUTER_BASE_ARGS[@]}" --admin 127.0.0.1:0 >"$ROUTER_LOG" 2>&1 &
-ROUTER_PID=$!
-PIDS+=("$ROUTER_PID")
-for i in $(seq 1 100); do
-    PORT=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-        "$ROUTER_LOG" | head -n 1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || fail "router did not say its admin port"
+start_admin_router "$WORK/rules.json"
+PORT=$ADMIN
 
 # The second half arrives while the rules change.
 produce_range $((HALF + 1)) "$N" &
@@ -79,18 +60,15 @@ version=$(curl -s "http://127.0.0.1:$PORT/rules" | jq .version)
 
 # Wait until every message is in one pair (out.a + out.b count N each
 # side), then stop.
-count_topic() {
-    kcat -b "$BS" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
-}
 for i in $(seq 1 120); do
-    total=$(( $(count_topic out.a | wc -l) + $(count_topic out.b | wc -l) ))
+    total=$(( $(topic_values out.a | wc -l) + $(topic_values out.b | wc -l) ))
     [ "$total" -ge "$N" ] && break
     sleep 1
 done
 stop_router 15
 
 for t in out.a out.a2 out.b out.b2; do
-    count_topic "$t" | sort >"$WORK/$t"
+    topic_values "$t" | sort >"$WORK/$t"
 done
 sort -m "$WORK/out.a" "$WORK/out.b" >"$WORK/first"
 sort -m "$WORK/out.a2" "$WORK/out.b2" >"$WORK/second"

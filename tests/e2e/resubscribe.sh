@@ -8,16 +8,7 @@ command -v curl >/dev/null || fail "curl is missing (make deps)"
 command -v kcat >/dev/null || fail "kcat is missing (make deps)"
 command -v jq >/dev/null || fail "jq is missing (make deps)"
 
-need "$TOOL"
-"$TOOL" mock --brokers 1 --topic s.one:2 --topic s.two:2 --topic o.all:2 \
-    --topic o.new:1 --portfile "$WORK/bootstrap" --no-stdin \
-    --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
-PIDS+=($!)
-for i in $(seq 1 150); do
-    [ -s "$WORK/bootstrap" ] && break
-    sleep 0.1
-done
-BS=$(cat "$WORK/bootstrap") || fail "mock cluster did not start"
+E2E_BROKERS=1 start_mock_topics s.one:2 s.two:2 o.all:2 o.new:1
 
 cat >"$WORK/rules.json" <<'EOF'
 {"version": 1, "sources": ["s.one"],
@@ -33,7 +24,7 @@ seq 1 100 | sed 's/^/one-/' | kcat -b "$BS" -P -t s.one 2>>"$WORK/kcat.log"
 seq 1 100 | sed 's/^/two-/' | kcat -b "$BS" -P -t s.two 2>>"$WORK/kcat.log"
 
 count() {
-    kcat -b "$BS" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null | wc -l
+    topic_values "$1" | wc -l
 }
 wait_count() { # wait_count TOPIC N
     local i
@@ -44,18 +35,8 @@ wait_count() { # wait_count TOPIC N
     return 1
 }
 
-ROUTER_LOG=$WORK/router.log
-"$ROUTER" -b "$BS" -G "$GROUP" -r "$WORK/rules.json" \
-    "${ROUTER_BASE_ARGS[@]}" --admin 127.0.0.1:0 >"$ROUTER_LOG" 2>&1 &
-ROUTER_PID=$!
-PIDS+=("$ROUTER_PID")
-for i in $(seq 1 100); do
-    PORT=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-        "$ROUTER_LOG" | head -n 1)
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || fail "router did not say its admin port"
+start_admin_router "$WORK/rules.json"
+PORT=$ADMIN
 
 wait_count o.all 100 || check_failed "s.one was not routed"
 sleep 1
