@@ -17,6 +17,7 @@
 #define TOPIC_BUCKETS 256
 #define STUCK_RETRY_MS 5000
 #define MAX_BATCH 10000
+#define IDLE_WAIT_MS 50 /* wait for the first message of a batch */
 
 static int64_t now_ms(void)
 {
@@ -897,6 +898,35 @@ static void retry_stuck(pipeline_t *p)
                 pl_retry_stuck(p, pt);
 }
 
+/* Take what the consumer queue holds, up to a batch, without waiting for
+ * the batch to fill (consume_batch_queue would wait its whole timeout for
+ * that); when the queue is empty, wait up to IDLE_WAIT_MS for the first
+ * message. Returns the number of messages in msgs. */
+static ssize_t consume_batch(pipeline_t *p, rd_kafka_message_t **msgs)
+{
+    size_t max = (size_t)p->conf.batch_size;
+    ssize_t n = rd_kafka_consume_batch_queue(p->rkqu, 0, msgs, max);
+    ssize_t more;
+
+    if (n != 0)
+        goto out;
+    msgs[0] = rd_kafka_consume_queue(p->rkqu, IDLE_WAIT_MS);
+    if (!msgs[0])
+        return 0;
+    n = 1;
+    if (max > 1 && msgs[0]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        more = rd_kafka_consume_batch_queue(p->rkqu, 0, msgs + 1, max - 1);
+        if (more > 0)
+            n += more;
+    }
+out:
+    if (n < 0) {
+        log_error("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
+        n = 0;
+    }
+    return n;
+}
+
 /* Route one consumed batch. Returns -1 on a fatal error. */
 static int route_batch(pipeline_t *p, rd_kafka_message_t **msgs, ssize_t n)
 {
@@ -975,12 +1005,7 @@ int pipeline_run(pipeline_t *p)
         int64_t now;
 
         swap_rules(p);
-        n = rd_kafka_consume_batch_queue(p->rkqu, 100, msgs,
-                                         (size_t)p->conf.batch_size);
-        if (n < 0) {
-            log_error("consume: %s", rd_kafka_err2str(rd_kafka_last_error()));
-            n = 0;
-        }
+        n = consume_batch(p, msgs);
         if (route_batch(p, msgs, n) != 0)
             break;
         serve_producer(p, 0);
