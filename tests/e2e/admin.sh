@@ -178,12 +178,23 @@ expect_status 200 GET /rules
 [ "$(jq -r .version "$WORK/body")" = 2 ] ||
     check_failed "the storm changed the rules (version $(jq -r .version "$WORK/body"))"
 
+# --- SIGHUP reloads the file ---------------------------------------------
+kill -HUP "$ROUTER_PID"
+for i in $(seq 1 50); do
+    curl -s "$URL/rules" | jq -e '.version == 3' >/dev/null && break
+    sleep 0.1
+done
+curl -s "$URL/rules" | jq -e '.version == 3' >/dev/null ||
+    check_failed "SIGHUP did not reload the rules (version 3)"
+curl -s "$URL/metrics" | grep -q '^router_rules_reloads_total{result="ok"} 2$' ||
+    check_failed "router_rules_reloads_total{result=ok} is not 2"
+
 # --- PUT persists ---------------------------------------------------------
 # New rules: drop the "typed" route; it must still hold after a restart.
 jq 'del(.routes[9])' "$RULES" >"$WORK/new.json"
 expect_status 200 PUT /rules -H "Authorization: Bearer $TOKEN" \
     --data-binary @"$WORK/new.json"
-[ "$(jq -r .version "$WORK/body")" = 3 ] || check_failed "PUT version"
+[ "$(jq -r .version "$WORK/body")" = 4 ] || check_failed "PUT version"
 cmp -s "$WORK/new.json" "$RULES_COPY" ||
     check_failed "PUT did not persist the body to the rules file"
 stop_router 15
