@@ -37,7 +37,7 @@ PROC_SRC    := src/pipeline.c src/pipeline_route.c src/demo.c \
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
-               test_anomalies
+               test_anomalies test_bench
 E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
                 tests/e2e/e2e_verify.c tests/e2e/e2e_emulate.c src/log.c
 
@@ -45,7 +45,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 .PHONY: all deps run test check unit e2e fuzz bench bench-quick clean
 
-all: router $(BUILD)/bench/rules-bench
+all: router $(BUILD)/bench/rules-bench $(BUILD)/bench/router-bench
 
 router: $(BUILD)/router
 	cp $< $@.tmp && mv -f $@.tmp $@
@@ -81,13 +81,20 @@ $(BUILD)/bench/rules-bench: $(call obj,bench/rules_bench.c $(RULES_SRC))
 
 # The benchmark harness (bench/README.md): BENCH_ARGS passes options, e.g.
 # make bench BENCH_ARGS="--partitions 16 --rules 100 -X producer.linger.ms=20"
-BENCH_SRC := bench/bench_main.c bench/bench_proc.c bench/bench_kafka.c \
-             bench/bench_data.c bench/bench_report.c
+BENCH_SRC := bench/bench_main.c bench/bench_run.c bench/bench_proc.c \
+             bench/bench_kafka.c bench/bench_child.c bench/bench_data.c \
+             bench/bench_report.c
 BENCH_ARGS ?=
 
 $(BUILD)/bench/router-bench: $(call obj,$(BENCH_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# Unit tests of the harness's assumptions (event sizes, expected counts,
+# socket byte counters).
+$(BUILD)/test_bench: $(call obj,bench/test_bench.c bench/bench_data.c \
+                     bench/bench_proc.c $(RULES_SRC))
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 bench: deps
 	$(MAKE) router $(BUILD)/bench/router-bench

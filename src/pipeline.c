@@ -615,7 +615,8 @@ static const char *const consumer_defaults[] = {
     "auto.commit.interval.ms=1000",
     "auto.offset.reset=earliest",
     "enable.partition.eof=false",
-    "queued.max.messages.kbytes=32768",
+    "queued.min.messages=1000000",
+    "queued.max.messages.kbytes=65536",
     NULL};
 
 static const char *const producer_defaults[] = {

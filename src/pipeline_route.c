@@ -437,16 +437,11 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 
 /* ---- routing ---------------------------------------------------------- */
 
-/* rules_msg_t header callback over a consumed message. */
+/* rules_msg_t header callback over a consumed message's headers. */
 static int header_get(void *opaque, const char *name, const void **val,
                       size_t *len)
 {
-    rd_kafka_message_t *rkm = opaque;
-    rd_kafka_headers_t *h;
-
-    if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return -1;
-    return rd_kafka_header_get_last(h, name, val, len) ==
+    return rd_kafka_header_get_last(opaque, name, val, len) ==
                    RD_KAFKA_RESP_ERR_NO_ERROR
                ? 0
                : -1;
@@ -455,7 +450,7 @@ static int header_get(void *opaque, const char *name, const void **val,
 /* Produce ctx's message to one destination; a failure to enqueue is a
  * produce failure and goes to the dead letter. */
 static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
-                       pl_dref_t *d)
+                       rd_kafka_headers_t *hdrs, pl_dref_t *d)
 {
     char errstr[256], detail[512];
     int32_t part = RD_KAFKA_PARTITION_UA;
@@ -478,7 +473,7 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
         part = dd->partition % n;
     }
     err = produce(p, t, part, ctx->rkm, dd->key, dd->key_len,
-                  headers_copy(ctx->rkm), d);
+                  hdrs ? rd_kafka_headers_copy(hdrs) : NULL, d);
     if (!err) {
         ctx->refs++;
         return;
@@ -501,6 +496,7 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
 {
     rd_kafka_timestamp_type_t tstype;
     const rules_result_t *res;
+    rd_kafka_headers_t *hdrs;
     pl_msgctx_t *ctx;
     rules_msg_t m;
     uint64_t seq;
@@ -514,8 +510,12 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     m.key_len = rkm->key_len;
     m.value = rkm->payload;
     m.value_len = rkm->len;
-    m.header = header_get;
-    m.header_opaque = rkm;
+    /* Look the headers up once: without headers, each call would allocate
+     * and free to say there are none. */
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hdrs = NULL;
+    m.header = hdrs ? header_get : NULL;
+    m.header_opaque = hdrs;
 
     res = rules_eval(p->cur->rs, &m, p->scratch);
     if (!res) {
@@ -567,7 +567,7 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
         }
     }
     for (size_t i = 0; i < res->ndests; i++)
-        route_dest(p, ctx, &res->dests[i],
+        route_dest(p, ctx, &res->dests[i], hdrs,
                    ctx->xdref ? &ctx->xdref[i] : &ctx->dref[i]);
     if (res->dead_letter)
         dead_letter(p, ctx, res->reason, res->detail, res->route, 0);

@@ -1,0 +1,408 @@
+/* bench_report.c - report the benchmark: Markdown table and target checks
+ * on stdout, CSV and gnuplot PNGs in the results directory, and the
+ * machine-readable last line. */
+#include "bench_report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BASE_PARTS BENCH_BASE_PARTS
+#define BASE_RULES BENCH_BASE_RULES
+#define BASE_SIZE  BENCH_BASE_SIZE
+
+/* The result of tool on group (rules: only for the router), or NULL. */
+static const bench_result_t *find(const bench_result_t *res, size_t n,
+                                  int group, const char *tool, int rules)
+{
+    for (size_t i = 0; i < n; i++)
+        if (res[i].group == group && !strcmp(res[i].tool, tool) &&
+            (rules == 0 || res[i].rules == rules) && res[i].ok)
+            return &res[i];
+    return NULL;
+}
+
+static double ratio(double a, double b)
+{
+    return a > 0 && b > 0 ? a / b : NAN;
+}
+
+/* The base router run: 16 partitions, 100 rules, 200 B when there is one,
+ * else the first router run with 100 rules, else the first at all. */
+static const bench_result_t *base_run(const bench_result_t *res, size_t n)
+{
+    const bench_result_t *any = NULL, *r100 = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const bench_result_t *r = &res[i];
+
+        if (strcmp(r->tool, "router") || !r->ok)
+            continue;
+        if (r->parts == BASE_PARTS && r->rules == BASE_RULES &&
+            r->size == BASE_SIZE)
+            return r;
+        if (!r100 && r->rules == BASE_RULES)
+            r100 = r;
+        if (!any)
+            any = r;
+    }
+    return r100 ? r100 : any;
+}
+
+/* A number for the table, "-" when not measured. */
+static const char *fmt(char *buf, size_t size, int decimals, double v)
+{
+    if (isnan(v) || v < 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.*f", decimals, v);
+    return buf;
+}
+
+static void print_table(const bench_result_t *res, size_t n)
+{
+    printf("| P | rules | size B | msgs | tool | msg/s | MB/s | msg/s/part "
+           "| MB/s/part | CPU s/M msgs | peak RSS MB | vs copy | vs copy-c "
+           "| lat p50 ms | lat p99 ms | fan-out IO | mock CPU |\n"
+           "|--:|--:|--:|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+           "--:|"
+           "\n");
+    for (size_t i = 0; i < n; i++) {
+        const bench_result_t *r = &res[i];
+        const bench_result_t *cp = find(res, n, r->group, "copy", 0);
+        const bench_result_t *cc = find(res, n, r->group, "copy-c", 0);
+        char a[13][32];
+
+        if (!r->ok) {
+            printf("| %d | %s | %d | %ld | %s | failed | | | | | | | | | | "
+                   "| |\n",
+                   r->parts, r->rules ? "" : "-", r->size, r->msgs, r->tool);
+            continue;
+        }
+        printf("| %d | %s | %d | %ld | %s | %s | %s | %s | %s | %s | %s | "
+               "%s | %s | %s | %s | %s | %s |\n",
+               r->parts, r->rules ? fmt(a[0], 32, 0, r->rules) : "-", r->size,
+               r->msgs, r->tool, fmt(a[1], 32, 0, r->msgs_s),
+               fmt(a[2], 32, 1, r->mb_s),
+               fmt(a[3], 32, 0, r->msgs_s / r->parts),
+               fmt(a[4], 32, 2, r->mb_s / r->parts),
+               fmt(a[5], 32, 2, r->cpu_per_m),
+               fmt(a[6], 32, 0, r->rss_kb / 1024.0),
+               fmt(a[7], 32, 2, cp ? ratio(r->msgs_s, cp->msgs_s) : NAN),
+               fmt(a[8], 32, 2, cc ? ratio(r->msgs_s, cc->msgs_s) : NAN),
+               fmt(a[9], 32, 1, r->p50), fmt(a[10], 32, 1, r->p99),
+               fmt(a[11], 32, 2, r->fanout > 0 ? r->fanout : NAN),
+               fmt(a[12], 32, 2, r->mock_util > 0 ? r->mock_util : NAN));
+    }
+}
+
+static void print_targets(const bench_result_t *res, size_t n,
+                          const bench_result_t *base)
+{
+    const bench_result_t *cp, *cc, *co, *pr;
+    double tput, cpu, budget;
+
+    if (!base) {
+        printf("\nNo router run completed: no target can be checked.\n");
+        return;
+    }
+    cp = find(res, n, base->group, "copy", 0);
+    cc = find(res, n, base->group, "copy-c", 0);
+    co = find(res, n, base->group, "consume", 0);
+    pr = find(res, n, base->group, "produce", 0);
+    tput = ratio(base->msgs_s, cp ? cp->msgs_s : 0);
+    budget = co && pr ? co->cpu_per_m + pr->cpu_per_m : NAN;
+    cpu = ratio(base->cpu_per_m, budget);
+    printf("\nTargets (router, %d partitions, %d rules, %d B):\n\n",
+           base->parts, base->rules, base->size);
+    printf("| target | figure | goal | |\n|:--|--:|--:|:--|\n");
+    printf("| msg/s vs plain copy (kcat pipe) | %.2fx | >= 1.5x | %s |\n", tput,
+           tput >= 1.5 ? "met" : "MISSED");
+    printf("| msg/s vs C copy loop (informative) | %.2fx | | |\n",
+           ratio(base->msgs_s, cc ? cc->msgs_s : 0));
+    printf("| CPU/M msgs vs consume-only + produce-only (%.2f + %.2f s) | "
+           "%.2fx | <= 1.5x | %s |\n",
+           co ? co->cpu_per_m : NAN, pr ? pr->cpu_per_m : NAN, cpu,
+           cpu <= 1.5 ? "met" : "MISSED");
+    printf("| fan-out IO ratio, K=%d | %.2f | >= 3 | %s |\n", BENCH_NTYPES,
+           base->fanout, base->fanout >= 3 ? "met" : "MISSED");
+    if (base->direct)
+        printf("\nFan-out IO (TCP bytes on the clients' sockets): %d direct "
+               "consumers each reading the source: %.1f MB; with the router: "
+               "read %.1f MB + written %.1f MB + read back by the %d "
+               "consumers %.1f MB = %.1f MB.\n",
+               BENCH_NTYPES, base->direct / 1e6, base->rx / 1e6, base->tx / 1e6,
+               BENCH_NTYPES, base->readback / 1e6,
+               (base->routed_rw + base->readback) / 1e6);
+}
+
+/* ---- CSV -------------------------------------------------------------- */
+
+static int write_csv(const char *path, const bench_result_t *res, size_t n)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -1;
+    fprintf(f, "partitions,rules,msg_size,msgs,tool,ok,reps,window_msgs,"
+               "window_secs,drain_secs,msgs_per_s,msgs_per_s_min,"
+               "msgs_per_s_max,mb_per_s,msgs_per_s_per_partition,"
+               "mb_per_s_per_partition,cpu_s,cpu_s_per_million,"
+               "cpu_total_s,peak_rss_kb,mock_cpu_util,ratio_vs_copy,"
+               "ratio_vs_copy_c,lat_p50_ms,lat_p99_ms,lat_max_ms,"
+               "tcp_rx_bytes,tcp_tx_bytes,stats_rx_bytes,stats_tx_bytes,"
+               "fanout_direct_bytes,fanout_routed_rw_bytes,"
+               "fanout_readback_bytes,fanout_io_ratio\n");
+    for (size_t i = 0; i < n; i++) {
+        const bench_result_t *r = &res[i];
+        const bench_result_t *cp = find(res, n, r->group, "copy", 0);
+        const bench_result_t *cc = find(res, n, r->group, "copy-c", 0);
+
+        fprintf(f,
+                "%d,%d,%d,%ld,%s,%d,%d,%ld,%.4f,%.4f,%.1f,%.1f,%.1f,%.3f,"
+                "%.1f,%.3f,%.4f,%.4f,%.3f,%ld,%.3f,%.3f,%.3f,%.2f,%.2f,"
+                "%.2f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%" PRIu64 ",%" PRIu64 ",%.3f\n",
+                r->parts, r->rules, r->size, r->msgs, r->tool, r->ok, r->reps,
+                r->win_msgs, r->secs, r->drain_s, r->msgs_s, r->msgs_s_min,
+                r->msgs_s_max, r->mb_s, r->msgs_s / r->parts,
+                r->mb_s / r->parts, r->cpu_s, r->cpu_per_m, r->cpu_total_s,
+                r->rss_kb, r->mock_util,
+                cp ? ratio(r->msgs_s, cp->msgs_s) : NAN,
+                cc ? ratio(r->msgs_s, cc->msgs_s) : NAN, r->p50, r->p99,
+                r->pmax, r->rx, r->tx, r->srx, r->stx, r->direct, r->routed_rw,
+                r->readback, r->fanout);
+    }
+    return fclose(f);
+}
+
+/* ---- plots ------------------------------------------------------------ */
+
+/* msgs/s of tool in group (router: with rules), NaN when missing. */
+static double rate_of(const bench_result_t *res, size_t n, int group,
+                      const char *tool, int rules, int mb)
+{
+    const bench_result_t *r = find(res, n, group, tool, rules);
+
+    return r ? (mb ? r->mb_s : r->msgs_s) : NAN;
+}
+
+/* One row per group matching (parts or size fixed), x = the other; the
+ * columns: router (with `rules`), copy, copy-c, consume, produce. Returns
+ * the number of rows written. */
+static int sweep_dat(const char *path, const bench_result_t *res, size_t n,
+                     int by_parts, int rules, int mb)
+{
+    static const char *const tools[] = {"copy", "copy-c", "consume", "produce"};
+    int groups[BENCH_MAX_GROUPS], ng = 0, rows = 0;
+    FILE *f;
+
+    for (size_t i = 0; i < n; i++) {
+        const bench_result_t *r = &res[i];
+        int seen = 0;
+
+        if (strcmp(r->tool, "router") || r->rules != rules || !r->ok ||
+            (by_parts ? r->size != BASE_SIZE : r->parts != BASE_PARTS))
+            continue;
+        for (int g = 0; g < ng; g++)
+            seen |= groups[g] == r->group;
+        if (!seen && ng < BENCH_MAX_GROUPS)
+            groups[ng++] = r->group;
+    }
+    if (ng < 2 || !(f = fopen(path, "w")))
+        return 0;
+    /* In order of x (insertion sort: a handful of rows). */
+    for (int i = 1; i < ng; i++)
+        for (int k = i; k > 0; k--) {
+            const bench_result_t *a =
+                find(res, n, groups[k - 1], "router", rules);
+            const bench_result_t *c = find(res, n, groups[k], "router", rules);
+            int xa = by_parts ? a->parts : a->size;
+            int xc = by_parts ? c->parts : c->size;
+            int t;
+
+            if (xa <= xc)
+                break;
+            t = groups[k];
+            groups[k] = groups[k - 1];
+            groups[k - 1] = t;
+        }
+    fprintf(f, "# x router copy copy-c consume produce\n");
+    for (int g = 0; g < ng; g++) {
+        const bench_result_t *r = find(res, n, groups[g], "router", rules);
+
+        fprintf(f, "%d %.1f", by_parts ? r->parts : r->size,
+                mb ? r->mb_s : r->msgs_s);
+        for (size_t t = 0; t < 4; t++)
+            fprintf(f, " %.1f", rate_of(res, n, groups[g], tools[t], 0, mb));
+        fputc('\n', f);
+        rows++;
+    }
+    if (fclose(f) != 0)
+        return 0;
+    return rows;
+}
+
+/* Router msgs/s by rule count on the group of base (>= 2 rule sets). */
+static int rules_dat(const char *path, const bench_result_t *res, size_t n,
+                     const bench_result_t *base)
+{
+    int rows = 0;
+    FILE *f;
+
+    for (size_t i = 0; i < n; i++)
+        rows += !strcmp(res[i].tool, "router") && res[i].ok &&
+                res[i].group == base->group;
+    if (rows < 2 || !(f = fopen(path, "w")))
+        return 0;
+    fprintf(f, "# rules router copy copy-c\n");
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(res[i].tool, "router") && res[i].ok &&
+            res[i].group == base->group)
+            fprintf(f, "%d %.1f %.1f %.1f\n", res[i].rules, res[i].msgs_s,
+                    rate_of(res, n, base->group, "copy", 0, 0),
+                    rate_of(res, n, base->group, "copy-c", 0, 0));
+    return fclose(f) == 0 ? rows : 0;
+}
+
+static int fanout_dat(const char *path, const bench_result_t *base)
+{
+    FILE *f;
+
+    if (!base->direct || !(f = fopen(path, "w")))
+        return 0;
+    fprintf(f, "# what read written readback (MB)\n");
+    fprintf(f, "\"%d consumers read the source\" %.2f 0 0\n", BENCH_NTYPES,
+            base->direct / 1e6);
+    fprintf(f, "\"router: read + write + %d read back\" %.2f %.2f %.2f\n",
+            BENCH_NTYPES, base->rx / 1e6, base->tx / 1e6, base->readback / 1e6);
+    return fclose(f) == 0 ? 1 : 0;
+}
+
+/* Run gnuplot on the script with the data files that exist. */
+static int plot(const bench_report_conf_t *c, const char *stem, int parts,
+                int rules, int sizes, int fanout, const bench_result_t *base)
+{
+    char e[4096];
+    size_t len = 0;
+    pid_t pid;
+    int st;
+
+    len += (size_t)snprintf(e + len, sizeof(e) - len,
+                            "stem='%s'; title_suffix='%d brokers, 2 cores "
+                            "shared with the mock cluster';",
+                            stem, c->brokers);
+    if (parts)
+        len += (size_t)snprintf(e + len, sizeof(e) - len, "have_parts=1;");
+    if (rules)
+        len += (size_t)snprintf(e + len, sizeof(e) - len,
+                                "have_rules=1; rules_parts=%d;", base->parts);
+    if (sizes)
+        len += (size_t)snprintf(e + len, sizeof(e) - len,
+                                "have_sizes=1; sizes_parts=%d;", BASE_PARTS);
+    if (fanout)
+        len +=
+            (size_t)snprintf(e + len, sizeof(e) - len,
+                             "have_fanout=1; fanout_ratio=%.2f;", base->fanout);
+    if (len >= sizeof(e))
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("gnuplot", "gnuplot", "-e", e, c->gp, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return 0;
+}
+
+int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
+{
+    const bench_result_t *base = base_run(res, n);
+    const bench_result_t *cp = NULL, *co = NULL;
+    char path[1200], stem[1024];
+    int parts = 0, rules = 0, sizes = 0, fan = 0, rc = 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    printf("\n## router benchmark %s\n\n", c->stamp);
+    printf("Machine: %ld cores, shared by the mock cluster (%d brokers, one "
+           "thread), the tool measured and the harness: absolute figures "
+           "are this box's, the ratios are the point. Load average at the "
+           "start %.2f, "
+           "at the end %.2f (anything above what the bench itself adds "
+           "means other processes competed for the cores).\n",
+           cores, c->brokers, c->load_start, c->load_end);
+    printf("Same client settings for every tool: consumer");
+    for (size_t i = 0; i < c->cprops->n; i++)
+        printf(" %s", c->cprops->v[i]);
+    printf("; producer");
+    for (size_t i = 0; i < c->pprops->n; i++)
+        printf(" %s", c->pprops->v[i]);
+    printf("; router --batch %s. Live latency: %d events/s for %.0f s. "
+           "Each figure: the median of %d run(s), over the window from 10%% "
+           "to 90%% of the messages through.\n\n",
+           c->batch > 0 ? "(set)" : "(default)", c->lat_rate, c->lat_secs,
+           c->reps);
+    print_table(res, n);
+    print_targets(res, n, base);
+
+    if (mkdir(c->outdir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "router-bench: %s: %s\n", c->outdir, strerror(errno));
+        rc = -1;
+    } else {
+        snprintf(path, sizeof(path), "%s/%s.csv", c->outdir, c->stamp);
+        if (write_csv(path, res, n) != 0) {
+            fprintf(stderr, "router-bench: cannot write %s\n", path);
+            rc = -1;
+        } else {
+            printf("\nCSV: %s\n", path);
+        }
+        snprintf(stem, sizeof(stem), "%s/%s", c->outdir, c->stamp);
+        snprintf(path, sizeof(path), "%s-partitions.dat", stem);
+        parts = sweep_dat(path, res, n, 1, BASE_RULES, 0);
+        snprintf(path, sizeof(path), "%s-sizes.dat", stem);
+        sizes = sweep_dat(path, res, n, 0, BASE_RULES, 1);
+        if (base) {
+            snprintf(path, sizeof(path), "%s-rules.dat", stem);
+            rules = rules_dat(path, res, n, base);
+            snprintf(path, sizeof(path), "%s-fanout.dat", stem);
+            fan = fanout_dat(path, base);
+        }
+        if (parts + rules + sizes + fan > 0) {
+            if (plot(c, stem, parts, rules, sizes, fan, base) != 0)
+                fprintf(stderr, "router-bench: gnuplot failed (plots "
+                                "skipped)\n");
+            else
+                printf("Plots: %s-{%s%s%s%s}.png\n", stem,
+                       parts ? "partitions," : "", rules ? "rules," : "",
+                       sizes ? "sizes," : "", fan ? "fanout" : "");
+        }
+    }
+    if (c->failures)
+        printf("FAILED RUNS: %d (not in the figures; logs in %s)\n",
+               c->failures, c->work);
+    printf("Wall time: %.0f s\n\n", c->wall_s);
+    if (base) {
+        cp = find(res, n, base->group, "copy", 0);
+        co = find(res, n, base->group, "consume", 0);
+    }
+    if (!base || !cp || !co || !base->fanout)
+        rc = -1;
+    printf("bench router_msgs_per_s=%.0f copy_msgs_per_s=%.0f "
+           "consume_msgs_per_s=%.0f ratio_vs_copy=%.2f "
+           "cpu_s_per_million=%.2f fanout_io_ratio=%.2f\n",
+           base ? base->msgs_s : 0, cp ? cp->msgs_s : 0, co ? co->msgs_s : 0,
+           base && cp ? ratio(base->msgs_s, cp->msgs_s) : 0,
+           base ? base->cpu_per_m : 0, base ? base->fanout : 0);
+    fflush(stdout);
+    return rc;
+}

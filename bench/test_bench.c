@@ -1,0 +1,242 @@
+/* test_bench.c - unit tests of the benchmark harness's own assumptions:
+ * events have the exact size and are JSON, every event of every generated
+ * rule set goes to exactly its type's topic (the drain's expected count),
+ * and the per-process TCP byte counters see the bytes a socket moved. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "rules.h"
+
+#define NEVENTS 3000
+
+/* Events are JSON objects of exactly the asked size, with the fields the
+ * rules test, and the generator says their type. */
+static void events_have_exact_size_and_fields(void **state)
+{
+    static const size_t sizes[] = {100, 101, 200, 333, 1024, 4096};
+
+    (void)state;
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        char *val = malloc(sizes[s] + 1), key[16];
+        bench_gen_t g;
+
+        assert_non_null(val);
+        bench_gen_init(&g, 42, sizes[s]);
+        for (int i = 0; i < NEVENTS; i++) {
+            size_t kl;
+            int type =
+                bench_gen_next(&g, 1700000000000000LL + i, val, key, &kl);
+            json_error_t jerr;
+            json_t *o;
+
+            assert_in_range(type, 0, BENCH_NTYPES - 1);
+            assert_int_equal(strlen(val), sizes[s]);
+            o = json_loadb(val, sizes[s], 0, &jerr);
+            assert_non_null(o);
+            assert_int_equal(json_integer_value(json_object_get(o, "ts")),
+                             1700000000000000LL + i);
+            assert_string_equal(json_string_value(json_object_get(o, "type")),
+                                bench_types[type]);
+            assert_int_equal(kl, strlen(key));
+            assert_string_equal(json_string_value(json_object_get(o, "uid")),
+                                key);
+            assert_non_null(json_object_get(o, "country"));
+            json_decref(o);
+        }
+        free(val);
+    }
+}
+
+static void size_too_small_for_an_event_fails(void **state)
+{
+    char val[64], key[16];
+    size_t kl;
+    bench_gen_t g;
+
+    (void)state;
+    bench_gen_init(&g, 1, 60);
+    assert_int_equal(bench_gen_next(&g, 1, val, key, &kl), -1);
+}
+
+static void same_seed_same_events(void **state)
+{
+    char a[201], b[201], ka[16], kb[16];
+    size_t la, lb;
+    bench_gen_t ga, gb;
+
+    (void)state;
+    bench_gen_init(&ga, 9, 200);
+    bench_gen_init(&gb, 9, 200);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(bench_gen_next(&ga, 5, a, ka, &la),
+                         bench_gen_next(&gb, 5, b, kb, &lb));
+        assert_memory_equal(a, b, 200);
+        assert_string_equal(ka, kb);
+    }
+}
+
+/* Load the rule set the harness writes for n routes. */
+static rules_set_t *load_generated(int n, const char *prefix)
+{
+    char path[] = "/tmp/test_bench_rules.XXXXXX", errstr[256], *text;
+    rules_error_t err;
+    rules_set_t *rs;
+    long len;
+    FILE *f;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(bench_rules_write(path, n, prefix, "bench.live", errstr,
+                                       sizeof(errstr)),
+                     0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    rewind(f);
+    text = malloc((size_t)len);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    unlink(path);
+    rs = rules_load(text, (size_t)len, &err);
+    if (!rs)
+        fail_msg("rules for %d routes: %s", n, err.msg);
+    free(text);
+    return rs;
+}
+
+/* The drain's expected count relies on this: every event goes to exactly
+ * one topic, its type's, and nothing is dead-lettered or unmatched. */
+static void every_event_routes_to_its_type_topic_only(void **state)
+{
+    static const int routes[] = {10, 11, 100, 1000};
+    static const size_t sizes[] = {100, 200, 1024};
+    rules_scratch_t *sc = rules_scratch_create();
+
+    (void)state;
+    assert_non_null(sc);
+    for (size_t r = 0; r < sizeof(routes) / sizeof(routes[0]); r++) {
+        rules_set_t *rs = load_generated(routes[r], "bench.t");
+
+        assert_int_equal(rules_route_count(rs), (size_t)routes[r]);
+        assert_int_equal(rules_source_count(rs), 2);
+        assert_string_equal(rules_source(rs, 0), BENCH_SRC_TOPIC);
+        assert_string_equal(rules_dead_letter_topic(rs), "bench.t.dead");
+        for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+            char *val = malloc(sizes[s] + 1), key[16], want[64];
+            bench_gen_t g;
+
+            assert_non_null(val);
+            bench_gen_init(&g, 3, sizes[s]);
+            for (int i = 0; i < NEVENTS; i++) {
+                size_t kl;
+                int type = bench_gen_next(&g, 1, val, key, &kl);
+                rules_msg_t m = {BENCH_SRC_TOPIC, 0,    i,   0, key, kl, val,
+                                 sizes[s],        NULL, NULL};
+                const rules_result_t *res = rules_eval(rs, &m, sc);
+
+                assert_non_null(res);
+                assert_false(res->dead_letter);
+                assert_false(res->unmatched);
+                assert_int_equal(res->ndests, 1);
+                snprintf(want, sizeof(want), "bench.t.%s", bench_types[type]);
+                assert_string_equal(res->dests[0].topic, want);
+            }
+            free(val);
+        }
+        rules_destroy(rs);
+    }
+    rules_scratch_destroy(sc);
+}
+
+/* The fan-out figure counts TCP bytes per process: a loopback connection
+ * inside this process moves n bytes each way, the counters see at least
+ * that much (both ends are ours). */
+static void tcp_counters_see_socket_bytes(void **state)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    static char buf[200000];
+    uint64_t rx0, tx0, rx1, tx1;
+    char errstr[256];
+    int ls, cs, as;
+    size_t got = 0;
+
+    (void)state;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(ls, 1), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    cs = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(cs, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    as = accept(ls, NULL, NULL);
+    assert_true(as >= 0);
+    assert_int_equal(
+        bench_tcp_bytes(getpid(), &rx0, &tx0, errstr, sizeof(errstr)), 0);
+    memset(buf, 'x', sizeof(buf));
+    /* Send in pieces the peer drains, so nothing blocks. */
+    for (size_t off = 0; off < sizeof(buf); off += 50000) {
+        assert_int_equal(send(cs, buf + off, 50000, 0), 50000);
+        for (size_t want = off + 50000; got < want;) {
+            ssize_t r = recv(as, buf, sizeof(buf), 0);
+
+            assert_true(r > 0);
+            got += (size_t)r;
+        }
+    }
+    assert_int_equal(
+        bench_tcp_bytes(getpid(), &rx1, &tx1, errstr, sizeof(errstr)), 0);
+    assert_true(rx1 - rx0 >= sizeof(buf));
+    assert_true(rx1 - rx0 < sizeof(buf) + 1000);
+    assert_true(tx1 - tx0 >= sizeof(buf));
+    close(as);
+    close(cs);
+    close(ls);
+}
+
+static void proc_cpu_grows_with_work(void **state)
+{
+    double a = bench_proc_cpu(getpid()), b;
+    volatile uint64_t x = 0;
+
+    (void)state;
+    assert_true(a >= 0);
+    for (uint64_t i = 0; i < 50000000ULL; i++)
+        x += i * i;
+    b = bench_proc_cpu(getpid());
+    assert_true(b > a);
+    assert_true(bench_proc_cpu(-1) < 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(events_have_exact_size_and_fields),
+        cmocka_unit_test(size_too_small_for_an_event_fails),
+        cmocka_unit_test(same_seed_same_events),
+        cmocka_unit_test(every_event_routes_to_its_type_topic_only),
+        cmocka_unit_test(tcp_counters_see_socket_bytes),
+        cmocka_unit_test(proc_cpu_grows_with_work),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
