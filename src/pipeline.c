@@ -955,7 +955,8 @@ static int route_batch(pipeline_t *p, rd_kafka_message_t **msgs, ssize_t n)
     }
     return 0;
 fatal:
-    for (; i < n; i++)
+    /* pl_route() took msgs[i], also on failure. */
+    for (i++; i < n; i++)
         rd_kafka_message_destroy(msgs[i]);
     p->fatal = 1;
     return -1;
@@ -1076,7 +1077,7 @@ void pipeline_destroy(pipeline_t *p)
         pl_dlreq_t *dl = p->dl_deferred;
 
         p->dl_deferred = dl->next;
-        free(dl);
+        pl_dlreq_free(dl);
     }
     for (size_t b = 0; p->parts && b < p->nbuckets; b++) {
         pl_part_t *pt;
@@ -1087,7 +1088,7 @@ void pipeline_destroy(pipeline_t *p)
                 pl_dlreq_t *dl = pt->stuck_head;
 
                 pt->stuck_head = dl->next;
-                free(dl);
+                pl_dlreq_free(dl);
             }
             part_free(pt);
         }

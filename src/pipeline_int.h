@@ -15,6 +15,7 @@
 #include "tracker.h"
 
 #define PL_INLINE_DESTS 4       /* destinations held inside a msgctx */
+#define PL_COPY_MAX 65535       /* librdkafka message.copy.max.bytes */
 #define PL_DREF_UNMATCHED (-1)  /* dref.route of the unmatched topic */
 #define PL_DREF_DEAD (-2)       /* dref.route of a dead-letter produce */
 #define PL_MAX_TOPIC_STATS 32
@@ -60,22 +61,36 @@ typedef struct pl_dref {
                                  * PL_DREF_DEAD */
 } pl_dref_t;
 
-/* A dead-letter produce (d.route == PL_DREF_DEAD); d must stay first. */
+/* A dead-letter produce (d.route == PL_DREF_DEAD); d must stay first. It
+ * owns copies of the message's key, value and headers, so it can be
+ * retried after the consumed message (or the failed delivery) is gone. */
 typedef struct pl_dlreq {
     pl_dref_t d;
     char reason[64];
     char detail[512];
     int route;                  /* index of the route whose action failed,
                                  * or -1 */
-    struct pl_dlreq *next;      /* stuck list of its partition */
+    void *key;                  /* owned copy, NULL for a null key */
+    size_t key_len;
+    void *value;                /* owned copy, NULL for a null value */
+    size_t value_len;
+    rd_kafka_headers_t *hdrs;   /* owned copy of the source headers, or
+                                 * NULL */
+    struct pl_dlreq *next;      /* stuck or deferred list */
 } pl_dlreq_t;
 
-/* One consumed message until every action for it is done. The consumed
- * rd_kafka_message_t is kept alive so that produces point into its payload
- * instead of copying it. */
+/* One consumed message until every action for it is done. Values up to
+ * PL_COPY_MAX bytes are produced with a copy (librdkafka copies them into
+ * its request buffers anyway) and the consumed message is freed right
+ * after routing; larger ones are produced by reference and the consumed
+ * message is kept until its last delivery report. */
 typedef struct pl_msgctx {
-    rd_kafka_message_t *rkm;    /* owned; destroyed on the last release */
-    pl_part_t *part;            /* its source partition */
+    rd_kafka_message_t *rkm;    /* owned when kept (large value), else
+                                 * NULL */
+    pl_part_t *part;            /* its source partition (topic) */
+    int32_t partition;          /* source position, for dead letters */
+    int64_t offset;
+    int64_t timestamp;          /* source timestamp, -1 unknown */
     pl_rules_t *pr;             /* rules that routed it (counted ref) */
     uint64_t seq;               /* tracker handle */
     unsigned refs;              /* produces not reported yet (+1 guard
@@ -149,11 +164,14 @@ struct pipeline {
 };
 
 /* pipeline_route.c */
+/* Route one consumed message; takes rkm (also on failure). Returns 0, or
+ * -1 on a fatal error (p->fatal_reason says which). */
 int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part);
 void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                     void *opaque);
 void pl_retry_stuck(pipeline_t *p, pl_part_t *part);
 void pl_send_deferred(pipeline_t *p);
+void pl_dlreq_free(pl_dlreq_t *dl);
 void pl_ctx_free_all(pipeline_t *p);
 void pl_topics_destroy(pipeline_t *p);
 void pl_rules_unref(pipeline_t *p, pl_rules_t *pr);

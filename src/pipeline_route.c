@@ -1,7 +1,7 @@
 /* pipeline_route.c - route one consumed message: evaluate the rules,
- * produce to every destination without copying the payload, dead-letter
- * what must be, and account for every delivery report until the message is
- * wholly handled (then its offset may be committed). Routing thread only. */
+ * produce to every destination, dead-letter what must be, and account for
+ * every delivery report until the message is wholly handled (then its
+ * offset may be committed). Routing thread only. */
 #include "pipeline_int.h"
 
 #include <inttypes.h>
@@ -49,8 +49,9 @@ static void ctx_release(pipeline_t *p, pl_msgctx_t *ctx)
     if (tracker_done(ctx->part->tr, ctx->seq) != 0)
         log_error("%s [%" PRId32 "] offset %" PRId64
                   ": tracker lost the entry (bug)",
-                  ctx->part->topic, ctx->part->partition, ctx->rkm->offset);
-    rd_kafka_message_destroy(ctx->rkm);
+                  ctx->part->topic, ctx->partition, ctx->offset);
+    if (ctx->rkm)
+        rd_kafka_message_destroy(ctx->rkm);
     ctx->rkm = NULL;
     pl_rules_unref(p, ctx->pr);
     ctx->pr = NULL;
@@ -71,7 +72,8 @@ void pl_ctx_free_all(pipeline_t *p)
         for (size_t i = 0; i < s->n; i++) {
             if (!s->ctx[i].in_use)
                 continue;
-            rd_kafka_message_destroy(s->ctx[i].rkm);
+            if (s->ctx[i].rkm)
+                rd_kafka_message_destroy(s->ctx[i].rkm);
             pl_rules_unref(p, s->ctx[i].pr);
             free(s->ctx[i].xdref);
         }
@@ -178,26 +180,25 @@ static int topic_partitions(pipeline_t *p, pl_topic_t *t)
 
 /* ---- producing -------------------------------------------------------- */
 
-/* Produce rkm's value (not copied) to t with key and headers hdrs (taken
- * over, also on failure). Waits through a full queue by serving delivery
- * reports. Returns 0 when enqueued; else the error (errstr set). */
+/* Produce value to t with key and headers hdrs (taken over, also on
+ * failure). Values up to PL_COPY_MAX bytes are copied; larger ones are
+ * produced by reference (the caller keeps them alive until the delivery
+ * report). Waits through a full queue by serving delivery reports.
+ * Returns 0 when enqueued, else the error. */
 static rd_kafka_resp_err_t produce(pipeline_t *p, pl_topic_t *t,
-                                   int32_t partition,
-                                   const rd_kafka_message_t *rkm,
-                                   const void *key, size_t key_len,
+                                   int32_t partition, const void *value,
+                                   size_t len, const void *key,
+                                   size_t key_len, int64_t ts,
                                    rd_kafka_headers_t *hdrs, pl_dref_t *d)
 {
-    rd_kafka_timestamp_type_t tstype;
-    int64_t ts = rd_kafka_message_timestamp(rkm, &tstype);
+    int flags = len <= PL_COPY_MAX ? RD_KAFKA_MSG_F_COPY : 0;
     rd_kafka_resp_err_t err;
 
-    if (tstype != RD_KAFKA_TIMESTAMP_CREATE_TIME)
-        ts = 0;
     for (;;) {
         err = rd_kafka_producev(
             p->rkp, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(partition),
-            RD_KAFKA_V_MSGFLAGS(0), /* zero-copy: rkm outlives delivery */
-            RD_KAFKA_V_VALUE(rkm->payload, rkm->len),
+            RD_KAFKA_V_MSGFLAGS(flags),
+            RD_KAFKA_V_VALUE((void *)value, len),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(ts),
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -210,14 +211,10 @@ static rd_kafka_resp_err_t produce(pipeline_t *p, pl_topic_t *t,
     return err;
 }
 
-/* A copy of rkm's headers for one more produce, or NULL when it has none. */
-static rd_kafka_headers_t *headers_copy(rd_kafka_message_t *rkm)
+/* The timestamp to produce with: the source's create time, or 0 (now). */
+static int64_t produce_ts(const pl_msgctx_t *ctx)
 {
-    rd_kafka_headers_t *h;
-
-    if (rd_kafka_message_headers(rkm, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return NULL;
-    return rd_kafka_headers_copy(h);
+    return ctx->timestamp > 0 ? ctx->timestamp : 0;
 }
 
 static void hdr_add(rd_kafka_headers_t *h, const char *name, const char *val)
@@ -226,15 +223,24 @@ static void hdr_add(rd_kafka_headers_t *h, const char *name, const char *val)
         log_warn("cannot add header %s", name);
 }
 
+void pl_dlreq_free(pl_dlreq_t *dl)
+{
+    if (!dl)
+        return;
+    free(dl->key);
+    free(dl->value);
+    if (dl->hdrs)
+        rd_kafka_headers_destroy(dl->hdrs);
+    free(dl);
+}
+
 /* Produce the dead letter dl for its message. On success the message holds
  * one more reference. Returns 0, or -1 when it could not even be enqueued
  * (the partition is then stuck with dl on its retry list). */
 static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
 {
     pl_msgctx_t *ctx = dl->d.ctx;
-    rd_kafka_message_t *rkm = ctx->rkm;
     const char *dlt = rules_dead_letter_topic(ctx->pr->rs);
-    rd_kafka_timestamp_type_t tstype;
     rd_kafka_headers_t *h;
     rd_kafka_resp_err_t err;
     pl_topic_t *t = NULL;
@@ -245,8 +251,8 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
         t = topic_get(p, dlt, errstr, sizeof(errstr));
     if (!t)
         goto stuck;
-    h = headers_copy(rkm);
-    if (!h && !(h = rd_kafka_headers_new(8))) {
+    h = dl->hdrs ? rd_kafka_headers_copy(dl->hdrs) : rd_kafka_headers_new(8);
+    if (!h) {
         snprintf(errstr, sizeof(errstr), "out of memory");
         goto stuck;
     }
@@ -255,19 +261,20 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
     if (dl->route >= 0)
         hdr_add(h, "router.route", rules_route_name(ctx->pr->rs,
                                                     (size_t)dl->route));
-    hdr_add(h, "router.source.topic", rd_kafka_topic_name(rkm->rkt));
-    snprintf(num, sizeof(num), "%" PRId32, rkm->partition);
+    hdr_add(h, "router.source.topic", ctx->part->topic);
+    snprintf(num, sizeof(num), "%" PRId32, ctx->partition);
     hdr_add(h, "router.source.partition", num);
-    snprintf(num, sizeof(num), "%" PRId64, rkm->offset);
+    snprintf(num, sizeof(num), "%" PRId64, ctx->offset);
     hdr_add(h, "router.source.offset", num);
-    snprintf(num, sizeof(num), "%" PRId64,
-             rd_kafka_message_timestamp(rkm, &tstype));
+    snprintf(num, sizeof(num), "%" PRId64, ctx->timestamp);
     hdr_add(h, "router.source.timestamp", num);
     snprintf(num, sizeof(num), "%d", ctx->pr->version);
     hdr_add(h, "router.rules.version", num);
 
-    err = produce(p, t, RD_KAFKA_PARTITION_UA, rkm, rkm->key, rkm->key_len,
-                  h, &dl->d);
+    /* dl keeps its copies until the dead letter is acknowledged, so the
+     * produce copies (or, when large, references) them. */
+    err = produce(p, t, RD_KAFKA_PARTITION_UA, dl->value, dl->value_len,
+                  dl->key, dl->key_len, produce_ts(ctx), h, &dl->d);
     if (!err) {
         ctx->refs++;
         return 0;
@@ -276,8 +283,8 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
 stuck:
     log_error("%s [%" PRId32 "] offset %" PRId64
               ": dead letter (%s) failed: %s; partition stopped",
-              ctx->part->topic, ctx->part->partition, rkm->offset,
-              dl->reason, errstr);
+              ctx->part->topic, ctx->partition, ctx->offset, dl->reason,
+              errstr);
     ctx->refs++; /* the message stays in flight until the retry works */
     dl->next = ctx->part->stuck_head;
     ctx->part->stuck_head = dl;
@@ -285,20 +292,48 @@ stuck:
     return -1;
 }
 
-/* Dead-letter ctx's message with reason/detail (route: failed route or -1).
- * The message holds one more reference until the dead letter is done.
- * From a delivery report (defer), the produce is queued for
- * pl_send_deferred(): producing there could recurse through a full queue. */
+/* A copy of n bytes of b (NULL stays NULL). Sets *oom on failure. */
+static void *copy_bytes(const void *b, size_t n, int *oom)
+{
+    void *c;
+
+    if (!b)
+        return NULL;
+    if (!(c = malloc(n ? n : 1)))
+        *oom = 1;
+    else
+        memcpy(c, b, n);
+    return c;
+}
+
+/* Dead-letter ctx's message (key, value and headers given: the consumed
+ * message's, or a failed delivery's; copied) with reason/detail (route:
+ * failed route or -1). The message holds one more reference until the
+ * dead letter is done. From a delivery report (defer), the produce is
+ * queued for pl_send_deferred(): producing there could recurse through a
+ * full queue. */
 static void dead_letter(pipeline_t *p, pl_msgctx_t *ctx, const char *reason,
-                        const char *detail, int route, int defer)
+                        const char *detail, int route, int defer,
+                        const void *key, size_t key_len, const void *value,
+                        size_t value_len, const rd_kafka_headers_t *hdrs)
 {
     pl_dlreq_t *dl = calloc(1, sizeof(*dl));
+    int oom = !dl;
 
-    if (!dl) {
+    if (dl) {
+        dl->key = copy_bytes(key, key_len, &oom);
+        dl->key_len = key_len;
+        dl->value = copy_bytes(value, value_len, &oom);
+        dl->value_len = value_len;
+        if (hdrs && !(dl->hdrs = rd_kafka_headers_copy(hdrs)))
+            oom = 1;
+    }
+    if (oom) {
         /* Can't even say why: keep the message in flight forever (its
          * offset is never committed) rather than lose it. */
         log_error("out of memory dead-lettering offset %" PRId64,
-                  ctx->rkm->offset);
+                  ctx->offset);
+        pl_dlreq_free(dl);
         ctx->refs++;
         pl_part_stuck(p, ctx->part, 1);
         return;
@@ -342,7 +377,7 @@ void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
         list = dl->next;
         dl->next = NULL;
         log_info("%s [%" PRId32 "] offset %" PRId64 ": retrying dead letter",
-                 part->topic, part->partition, ctx->rkm->offset);
+                 part->topic, part->partition, ctx->offset);
         /* The stuck reference is handed to the new attempt. */
         ctx->refs--;
         dead_letter_send(p, dl);
@@ -354,8 +389,7 @@ void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
 /* Record an acknowledged dead letter for GET /anomalies. */
 static void remember(pipeline_t *p, const pl_dlreq_t *dl)
 {
-    const rd_kafka_message_t *rkm = dl->d.ctx->rkm;
-    rd_kafka_timestamp_type_t tstype;
+    const pl_msgctx_t *ctx = dl->d.ctx;
     anomalies_entry_t e;
 
     if (!p->conf.anomalies)
@@ -363,16 +397,16 @@ static void remember(pipeline_t *p, const pl_dlreq_t *dl)
     e.reason = dl->reason;
     e.detail = dl->detail;
     e.route = dl->route >= 0
-                  ? rules_route_name(dl->d.ctx->pr->rs, (size_t)dl->route)
+                  ? rules_route_name(ctx->pr->rs, (size_t)dl->route)
                   : NULL;
-    e.topic = dl->d.ctx->part->topic;
-    e.partition = rkm->partition;
-    e.offset = rkm->offset;
-    e.timestamp = rd_kafka_message_timestamp(rkm, &tstype);
-    e.key = rkm->key;
-    e.key_len = rkm->key_len;
-    e.value = rkm->payload;
-    e.value_len = rkm->len;
+    e.topic = ctx->part->topic;
+    e.partition = ctx->partition;
+    e.offset = ctx->offset;
+    e.timestamp = ctx->timestamp;
+    e.key = dl->key;
+    e.key_len = dl->key_len;
+    e.value = dl->value;
+    e.value_len = dl->value_len;
     anomalies_push(p->conf.anomalies, &e);
 }
 
@@ -390,7 +424,7 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                         rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
         /* Shutting down after the drain timeout: offsets are final. */
         if (d->route == PL_DREF_DEAD)
-            free(d);
+            pl_dlreq_free((pl_dlreq_t *)d);
         return;
     }
     if (d->route == PL_DREF_DEAD) {
@@ -401,8 +435,8 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
             log_error("%s [%" PRId32 "] offset %" PRId64
                       ": dead letter to %s failed: %s; partition stopped",
-                      ctx->part->topic, ctx->part->partition,
-                      ctx->rkm->offset, rd_kafka_topic_name(rkm->rkt),
+                      ctx->part->topic, ctx->partition, ctx->offset,
+                      rd_kafka_topic_name(rkm->rkt),
                       rd_kafka_err2str(rkm->err));
             dl->next = ctx->part->stuck_head;
             ctx->part->stuck_head = dl;
@@ -416,16 +450,23 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         p->dead_lettered++;
         pl_count(p->reasons, &p->nreasons, dl->reason);
         remember(p, dl);
-        free(dl);
+        pl_dlreq_free(dl);
         ctx_release(p, ctx);
         return;
     }
     if (rkm->err) {
+        rd_kafka_headers_t *h;
+
         p->produce_errors++;
         pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
         snprintf(detail, sizeof(detail), "produce to %s failed: %s",
                  rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
-        dead_letter(p, ctx, "produce_failed", detail, d->route, 1);
+        /* The delivery's own copy of the message makes the dead letter. */
+        if (rd_kafka_message_headers((rd_kafka_message_t *)rkm, &h))
+            h = NULL;
+        dead_letter(p, ctx, "produce_failed", detail,
+                    d->route >= 0 ? d->route : -1, 1, rkm->key,
+                    rkm->key_len, rkm->payload, rkm->len, h);
     } else {
         t = rd_kafka_topic_opaque(rkm->rkt);
         p->produced++;
@@ -447,9 +488,10 @@ static int header_get(void *opaque, const char *name, const void **val,
                : -1;
 }
 
-/* Produce ctx's message to one destination; a failure to enqueue is a
- * produce failure and goes to the dead letter. */
-static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
+/* Produce the consumed message rkm (ctx's) to one destination; a failure
+ * to enqueue is a produce failure and goes to the dead letter. */
+static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
+                       const rd_kafka_message_t *rkm, const rules_dest_t *dd,
                        rd_kafka_headers_t *hdrs, pl_dref_t *d)
 {
     char errstr[256], detail[512];
@@ -472,8 +514,9 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx, const rules_dest_t *dd,
         }
         part = dd->partition % n;
     }
-    err = produce(p, t, part, ctx->rkm, dd->key, dd->key_len,
-                  hdrs ? rd_kafka_headers_copy(hdrs) : NULL, d);
+    err = produce(p, t, part, rkm->payload, rkm->len, dd->key, dd->key_len,
+                  produce_ts(ctx), hdrs ? rd_kafka_headers_copy(hdrs) : NULL,
+                  d);
     if (!err) {
         ctx->refs++;
         return;
@@ -489,7 +532,8 @@ dead:
     snprintf(detail, sizeof(detail), "produce to %s failed: %s", dd->topic,
              errstr);
     dead_letter(p, ctx, "produce_failed", detail,
-                dd->route >= 0 ? dd->route : -1, 0);
+                dd->route >= 0 ? dd->route : -1, 0, rkm->key, rkm->key_len,
+                rkm->payload, rkm->len, hdrs);
 }
 
 int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
@@ -521,6 +565,7 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     if (!res) {
         snprintf(p->fatal_reason, sizeof(p->fatal_reason),
                  "out of memory evaluating rules");
+        rd_kafka_message_destroy(rkm);
         return -1;
     }
     p->consumed++;
@@ -531,14 +576,11 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
         p->unmatched++;
     nact = res->ndests + (res->dead_letter ? 1 : 0);
     if (tracker_add(part->tr, rkm->offset, nact ? 1 : 0, &seq) != 0) {
-        /* Offsets go backwards only after a reset (e.g. the partition was
-         * truncated); route anyway, the tracker can't count it. */
-        log_warn("%s [%" PRId32 "] offset %" PRId64
-                 " not after the last one: not tracked",
-                 part->topic, rkm->partition, rkm->offset);
         snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                 "offset tracker refused %s [%" PRId32 "] offset %" PRId64,
+                 "offset tracker refused %s [%" PRId32 "] offset %" PRId64
+                 " (not after the last one)",
                  part->topic, rkm->partition, rkm->offset);
+        rd_kafka_message_destroy(rkm);
         return -1;
     }
     if (nact == 0) {
@@ -549,28 +591,35 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     ctx = ctx_get(p);
     if (!ctx) {
         snprintf(p->fatal_reason, sizeof(p->fatal_reason), "out of memory");
+        rd_kafka_message_destroy(rkm);
         return -1;
     }
-    ctx->rkm = rkm;
     ctx->part = part;
+    ctx->partition = rkm->partition;
+    ctx->offset = rkm->offset;
+    ctx->timestamp = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1
+                                                                : m.timestamp;
+    /* Large values are produced by reference: keep the message. */
+    ctx->rkm = rkm->len > PL_COPY_MAX ? rkm : NULL;
     ctx->pr = p->cur;
     ctx->pr->refs++;
     ctx->seq = seq;
     ctx->refs = 1; /* guard: no release before every action is issued */
     p->inflight++;
-    if (res->ndests > PL_INLINE_DESTS) {
-        ctx->xdref = calloc(res->ndests, sizeof(*ctx->xdref));
-        if (!ctx->xdref) {
-            dead_letter(p, ctx, "produce_failed", "out of memory", -1, 0);
-            ctx_release(p, ctx);
-            return 0;
-        }
+    if (res->ndests > PL_INLINE_DESTS &&
+        !(ctx->xdref = calloc(res->ndests, sizeof(*ctx->xdref)))) {
+        dead_letter(p, ctx, "produce_failed", "out of memory", -1, 0,
+                    rkm->key, rkm->key_len, rkm->payload, rkm->len, hdrs);
+    } else {
+        for (size_t i = 0; i < res->ndests; i++)
+            route_dest(p, ctx, rkm, &res->dests[i], hdrs,
+                       ctx->xdref ? &ctx->xdref[i] : &ctx->dref[i]);
     }
-    for (size_t i = 0; i < res->ndests; i++)
-        route_dest(p, ctx, &res->dests[i], hdrs,
-                   ctx->xdref ? &ctx->xdref[i] : &ctx->dref[i]);
     if (res->dead_letter)
-        dead_letter(p, ctx, res->reason, res->detail, res->route, 0);
+        dead_letter(p, ctx, res->reason, res->detail, res->route, 0,
+                    rkm->key, rkm->key_len, rkm->payload, rkm->len, hdrs);
+    if (!ctx->rkm)
+        rd_kafka_message_destroy(rkm); /* every produce copied it */
     ctx_release(p, ctx);
     return 0;
 }
