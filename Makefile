@@ -130,6 +130,10 @@ unit: $(addprefix $(BUILD)/,$(UNIT_TESTS))
 e2e: $(BUILD)/router $(BUILD)/e2e_tool
 	BUILD=$(BUILD) bash tests/e2e/run.sh $(E2E_SCENARIOS)
 
+.PHONY: faults
+faults: $(BUILD)/router $(BUILD)/e2e_tool
+	BUILD=$(BUILD) bash tests/e2e/faults/run.sh $(FAULT_SCENARIOS)
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit

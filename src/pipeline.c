@@ -77,6 +77,20 @@ static pl_part_t *part_find(pipeline_t *p, const char *topic,
     return NULL;
 }
 
+/* The revoked, still draining state of topic/partition, or NULL. */
+static pl_part_t *zombie_find(pipeline_t *p, const char *topic,
+                              int32_t partition)
+{
+    for (pl_part_t *pt = p->parts[part_bucket(p, topic, partition)]; pt;
+         pt = pt->next)
+        if (pt->partition == partition && pt->revoked &&
+            !strcmp(pt->topic, topic))
+            return pt;
+    return NULL;
+}
+
+static void part_sync_pause(pipeline_t *p, pl_part_t *pt);
+
 static void part_free(pl_part_t *pt)
 {
     if (!pt)
@@ -104,9 +118,19 @@ static void parts_reap(pipeline_t *p)
                                 NULL, (double)(pt->consumed - pt->consumed_pub));
                     metrics_unlock(p->conf.metrics);
                 }
+                pl_part_t *live;
+
                 *pp = pt->next;
                 if (p->last_part == pt)
                     p->last_part = NULL;
+                live = part_find(p, pt->topic, pt->partition);
+                if (live && live->waiting &&
+                    !zombie_find(p, pt->topic, pt->partition)) {
+                    live->waiting = 0;
+                    part_sync_pause(p, live);
+                    log_info("%s [%" PRId32 "]: previous deliveries done, "
+                             "fetching", live->topic, live->partition);
+                }
                 part_free(pt);
             } else {
                 pp = &pt->next;
@@ -153,17 +177,21 @@ static void part_pause(pipeline_t *p, pl_part_t *pt, int pause)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Pause or resume a live partition to match why it should be paused. */
+static void part_sync_pause(pipeline_t *p, pl_part_t *pt)
+{
+    int want = p->bp_paused || pt->stuck || pt->waiting;
+
+    if (!pt->revoked && pt->paused != want)
+        part_pause(p, pt, want);
+}
+
 void pl_part_stuck(pipeline_t *p, pl_part_t *pt, int stuck)
 {
     if (pt->stuck == stuck)
         return;
     pt->stuck = stuck;
-    if (pt->revoked)
-        return;
-    if (stuck && !pt->paused)
-        part_pause(p, pt, 1);
-    else if (!stuck && pt->paused && !p->bp_paused)
-        part_pause(p, pt, 0);
+    part_sync_pause(p, pt);
 }
 
 void pl_count(pl_count_t *c, size_t *n, const char *name)
@@ -273,6 +301,25 @@ static void on_assign(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
     if (error) {
         log_error("incremental_assign: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
+        return;
+    }
+    /* librdkafka keeps a partition's pause across unassign and assign: a
+     * partition revoked while paused for backpressure would come back
+     * paused forever. Set every new partition to what we want now. */
+    for (int i = 0; i < parts->cnt; i++) {
+        pl_part_t *pt = part_find(p, parts->elems[i].topic,
+                                  parts->elems[i].partition);
+
+        if (!pt)
+            continue;
+        pt->waiting = zombie_find(p, pt->topic, pt->partition) != NULL;
+        if (pt->waiting)
+            log_info("%s [%" PRId32 "]: waiting for the deliveries of its "
+                     "previous assignment before fetching",
+                     pt->topic, pt->partition);
+        /* Force the state: pt->paused says 0 but librdkafka may not. */
+        pt->paused = !(p->bp_paused || pt->waiting);
+        part_sync_pause(p, pt);
     }
 }
 
@@ -838,8 +885,7 @@ static void backpressure(pipeline_t *p)
     log_debug("backpressure: %s (%ld queued)", want ? "pause" : "resume", q);
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (!pt->revoked && !pt->stuck && pt->paused != want)
-                part_pause(p, pt, want);
+            part_sync_pause(p, pt);
 }
 
 /* 1 when a and b have the same sources, in any order. */

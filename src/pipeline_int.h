@@ -45,8 +45,16 @@ typedef struct pl_part {
     int64_t stored;             /* last offset passed to offsets_store */
     int revoked;                /* given up; freed once tr drains */
     int stuck;                  /* a dead-letter produce failed */
-    int paused;                 /* paused by us (backpressure or stuck) */
-    struct pl_dlreq *stuck_head; /* dead letters waiting for a retry */
+    int paused;                 /* paused by us (backpressure, stuck, or
+                                 * waiting) */
+    int waiting;                /* reassigned while its revoked former self
+                                 * still has messages in flight: not
+                                 * fetched until they are done, so that
+                                 * the replay comes after them */
+    struct pl_dlreq *stuck_head; /* dead letters waiting for a retry,
+                                  * oldest first */
+    struct pl_dlreq *stuck_tail;
+    unsigned dl_retrying;       /* retried dead letters not reported yet */
     uint64_t consumed;          /* messages consumed */
     uint64_t consumed_pub;      /* of which published to the metrics */
     struct pl_part *next;       /* hash chain */
@@ -70,6 +78,7 @@ typedef struct pl_dlreq {
     char detail[512];
     int route;                  /* index of the route whose action failed,
                                  * or -1 */
+    int retry;                  /* this produce is a retry of a stuck one */
     void *key;                  /* owned copy, NULL for a null key */
     size_t key_len;
     void *value;                /* owned copy, NULL for a null value */
@@ -143,7 +152,9 @@ struct pipeline {
     pl_msgctx_t *free_ctx;
     uint64_t inflight;          /* messages not wholly handled */
     pl_dlreq_t *dl_deferred;    /* dead letters asked for by delivery
-                                 * reports, sent by pl_send_deferred() */
+                                 * reports, sent by pl_send_deferred(),
+                                 * oldest first */
+    pl_dlreq_t *dl_deferred_tail;
     int bp_paused;              /* backpressure pause active */
     long queue_max;             /* producer queue.buffering.max.messages */
 

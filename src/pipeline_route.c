@@ -234,6 +234,21 @@ void pl_dlreq_free(pl_dlreq_t *dl)
     free(dl);
 }
 
+/* Park dl on its partition's retry list (oldest first, so retries keep
+ * the order) and stop the partition. */
+static void stuck_push(pipeline_t *p, pl_dlreq_t *dl)
+{
+    pl_part_t *part = dl->d.ctx->part;
+
+    dl->next = NULL;
+    if (part->stuck_tail)
+        part->stuck_tail->next = dl;
+    else
+        part->stuck_head = dl;
+    part->stuck_tail = dl;
+    pl_part_stuck(p, part, 1);
+}
+
 /* Produce the dead letter dl for its message. On success the message holds
  * one more reference. Returns 0, or -1 when it could not even be enqueued
  * (the partition is then stuck with dl on its retry list). */
@@ -277,6 +292,8 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
                   dl->key, dl->key_len, produce_ts(ctx), h, &dl->d);
     if (!err) {
         ctx->refs++;
+        if (dl->retry)
+            ctx->part->dl_retrying++;
         return 0;
     }
     snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
@@ -286,9 +303,7 @@ stuck:
               ctx->part->topic, ctx->partition, ctx->offset, dl->reason,
               errstr);
     ctx->refs++; /* the message stays in flight until the retry works */
-    dl->next = ctx->part->stuck_head;
-    ctx->part->stuck_head = dl;
-    pl_part_stuck(p, ctx->part, 1);
+    stuck_push(p, dl);
     return -1;
 }
 
@@ -345,8 +360,11 @@ static void dead_letter(pipeline_t *p, pl_msgctx_t *ctx, const char *reason,
     snprintf(dl->detail, sizeof(dl->detail), "%s", detail);
     if (defer) {
         ctx->refs++; /* held by the queued request */
-        dl->next = p->dl_deferred;
-        p->dl_deferred = dl;
+        if (p->dl_deferred_tail)
+            p->dl_deferred_tail->next = dl;
+        else
+            p->dl_deferred = dl;
+        p->dl_deferred_tail = dl;
         return;
     }
     dead_letter_send(p, dl);
@@ -358,6 +376,8 @@ void pl_send_deferred(pipeline_t *p)
         pl_dlreq_t *dl = p->dl_deferred;
 
         p->dl_deferred = dl->next;
+        if (!p->dl_deferred)
+            p->dl_deferred_tail = NULL;
         dl->next = NULL;
         dl->d.ctx->refs--; /* handed to the send */
         dead_letter_send(p, dl);
@@ -368,14 +388,16 @@ void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
 {
     pl_dlreq_t *list = part->stuck_head;
 
-    part->stuck_head = NULL;
-    pl_part_stuck(p, part, 0);
+    /* The partition stays stuck (paused, unhealthy) until every retried
+     * dead letter is acknowledged: see pl_on_delivery(). */
+    part->stuck_head = part->stuck_tail = NULL;
     while (list) {
         pl_dlreq_t *dl = list;
         pl_msgctx_t *ctx = dl->d.ctx;
 
         list = dl->next;
         dl->next = NULL;
+        dl->retry = 1;
         log_info("%s [%" PRId32 "] offset %" PRId64 ": retrying dead letter",
                  part->topic, part->partition, ctx->offset);
         /* The stuck reference is handed to the new attempt. */
@@ -429,7 +451,12 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     }
     if (d->route == PL_DREF_DEAD) {
         pl_dlreq_t *dl = (pl_dlreq_t *)d;
+        pl_part_t *part = ctx->part;
 
+        if (dl->retry) {
+            part->dl_retrying--;
+            dl->retry = 0;
+        }
         if (rkm->err) {
             p->produce_errors++;
             pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
@@ -438,11 +465,11 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                       ctx->part->topic, ctx->partition, ctx->offset,
                       rd_kafka_topic_name(rkm->rkt),
                       rd_kafka_err2str(rkm->err));
-            dl->next = ctx->part->stuck_head;
-            ctx->part->stuck_head = dl;
-            pl_part_stuck(p, ctx->part, 1);
+            stuck_push(p, dl);
             return; /* the message stays in flight */
         }
+        if (part->stuck && !part->stuck_head && part->dl_retrying == 0)
+            pl_part_stuck(p, part, 0); /* every stuck dead letter is in */
         t = rd_kafka_topic_opaque(rkm->rkt);
         if (t)
             t->produced++;

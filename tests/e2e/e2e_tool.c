@@ -89,27 +89,95 @@ err:
 
 /* ---- mock ------------------------------------------------------------ */
 
-/* Fault injection: one command line ("rtt MS", "down ID", "up ID") applied
- * to the running cluster. New faults go here. Returns 0, or -1 (logged)
- * when the line is not understood. */
+/* Most request errors one "errors" line may push. */
+#define MOCK_MAX_ERRS 64
+
+/* An integer argument in [lo, hi]: 0, or -1 when missing or malformed. */
+static int mock_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+
+    if (!s)
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fault injection: one command line applied to the running cluster:
+ *   rtt MS                     RTT of every broker
+ *   down ID / up ID            a broker goes down / comes back
+ *   errors APIKEY ERR...       push request errors (one per request) for
+ *                              that API key (Produce 0, OffsetCommit 8...)
+ *   clear_errors APIKEY        drop the pushed errors left for that key
+ *   leader TOPIC PART ID       move a partition's leader
+ *   coordinator GROUP ID       move a consumer group's coordinator
+ *   topic_error TOPIC ERR      error of the topic in Metadata (0 clears)
+ * New faults go here. Returns 0, or -1 (logged) when the line is not
+ * understood or the cluster refuses it. */
 static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers,
                         const char *line)
 {
-    char cmd[32];
-    int arg, id;
+    char buf[256], *tok[MOCK_MAX_ERRS + 2], *save = NULL, *t;
+    rd_kafka_resp_err_t errs[MOCK_MAX_ERRS];
+    const char *cmd;
+    long a, b;
+    int n = 0, id, i;
 
-    if (sscanf(line, "%31s %d", cmd, &arg) != 2)
+    if (snprintf(buf, sizeof(buf), "%s", line) >= (int)sizeof(buf))
         goto err;
-    if (strcmp(cmd, "rtt") == 0) {
+    for (t = strtok_r(buf, " \t\r", &save); t && n < MOCK_MAX_ERRS + 2;
+         t = strtok_r(NULL, " \t\r", &save))
+        tok[n++] = t;
+    if (n < 2 || t)
+        goto err;
+    cmd = tok[0];
+    if (strcmp(cmd, "rtt") == 0 && n == 2) {
+        if (mock_int(tok[1], 0, 600000, &a))
+            goto err;
         for (id = 1; id <= brokers; id++)
-            if (rd_kafka_mock_broker_set_rtt(mc, id, arg))
+            if (rd_kafka_mock_broker_set_rtt(mc, id, (int)a))
                 goto err;
-    } else if (strcmp(cmd, "down") == 0) {
-        if (rd_kafka_mock_broker_set_down(mc, arg))
+    } else if (strcmp(cmd, "down") == 0 && n == 2) {
+        if (mock_int(tok[1], 1, brokers, &a) ||
+            rd_kafka_mock_broker_set_down(mc, (int32_t)a))
             goto err;
-    } else if (strcmp(cmd, "up") == 0) {
-        if (rd_kafka_mock_broker_set_up(mc, arg))
+    } else if (strcmp(cmd, "up") == 0 && n == 2) {
+        if (mock_int(tok[1], 1, brokers, &a) ||
+            rd_kafka_mock_broker_set_up(mc, (int32_t)a))
             goto err;
+    } else if (strcmp(cmd, "errors") == 0 && n >= 3) {
+        if (mock_int(tok[1], 0, 100, &a))
+            goto err;
+        for (i = 2; i < n; i++) {
+            if (mock_int(tok[i], -200, 200, &b))
+                goto err;
+            errs[i - 2] = (rd_kafka_resp_err_t)b;
+        }
+        rd_kafka_mock_push_request_errors_array(mc, (int16_t)a,
+                                                (size_t)(n - 2), errs);
+    } else if (strcmp(cmd, "clear_errors") == 0 && n == 2) {
+        if (mock_int(tok[1], 0, 100, &a))
+            goto err;
+        rd_kafka_mock_clear_request_errors(mc, (int16_t)a);
+    } else if (strcmp(cmd, "leader") == 0 && n == 4) {
+        if (mock_int(tok[2], 0, 100000, &a) ||
+            mock_int(tok[3], -1, brokers, &b) ||
+            rd_kafka_mock_partition_set_leader(mc, tok[1], (int32_t)a,
+                                               (int32_t)b))
+            goto err;
+    } else if (strcmp(cmd, "coordinator") == 0 && n == 3) {
+        if (mock_int(tok[2], 1, brokers, &a) ||
+            rd_kafka_mock_coordinator_set(mc, "group", tok[1], (int32_t)a))
+            goto err;
+    } else if (strcmp(cmd, "topic_error") == 0 && n == 3) {
+        if (mock_int(tok[2], -200, 200, &a))
+            goto err;
+        rd_kafka_mock_topic_set_error(mc, tok[1], (rd_kafka_resp_err_t)a);
     } else {
         goto err;
     }
@@ -740,7 +808,10 @@ static const char usage_text[] =
     "  mock --brokers N [--topic NAME:PARTS]... [--e2e-topics]\n"
     "       [--portfile F] [--rtt MS] [--no-stdin] [--die-with-parent]\n"
     "      run a mock cluster until SIGTERM/SIGINT or stdin EOF; stdin\n"
-    "      lines inject faults: \"rtt MS\", \"down ID\", \"up ID\"\n"
+    "      lines inject faults: \"rtt MS\", \"down ID\", \"up ID\",\n"
+    "      \"errors APIKEY ERR...\", \"clear_errors APIKEY\",\n"
+    "      \"leader TOPIC PART ID\", \"coordinator GROUP ID\",\n"
+    "      \"topic_error TOPIC ERR\"\n"
     "  produce -b BS [-t TOPIC] --count N [--seed S]\n"
     "  verify -b BS --count N [--seed S] [--timeout SEC] [--allow-dups]\n"
     "         [--rules-version V] [--max-report K]\n"

@@ -300,3 +300,49 @@ start_admin_router() {
 topic_values() {
     kcat -b "$BS" -C -t "$1" -o beginning -e -q -f '%s\n' 2>/dev/null
 }
+
+# start_fault_mock [MOCK ARGS...]: start_mock (every test topic, or the
+# given --topic NAME:PARTS args) with its stdin on a fifo kept open in
+# MOCK_FD, for mock_cmd; sets BS.
+start_fault_mock() {
+    local args=("$@") i
+    need "$TOOL"
+    [ "${#args[@]}" -gt 0 ] || args=(--e2e-topics)
+    mkfifo "$WORK/mock.in" || fail "mkfifo failed"
+    "$TOOL" mock --brokers "${E2E_BROKERS:-3}" "${args[@]}" \
+        --portfile "$WORK/bootstrap" --die-with-parent \
+        <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
+    MOCK_PID=$!
+    PIDS+=("$MOCK_PID")
+    # Opening the write end unblocks the mock's open of the read end.
+    exec {MOCK_FD}>"$WORK/mock.in" || fail "cannot open the mock's fifo"
+    for i in $(seq 1 150); do
+        [ -s "$WORK/bootstrap" ] && break
+        alive "$MOCK_PID" || fail "mock cluster did not start"
+        sleep 0.1
+    done
+    [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
+    BS=$(cat "$WORK/bootstrap")
+    log "mock cluster at $BS (faults on stdin)"
+}
+
+# mock_cmd LINE...: send fault commands to the mock (see e2e_tool mock)
+# and wait until it applied them all (fails the scenario if it refused one).
+mock_cmd() {
+    local pat='mock: \(applied\|cannot apply\)' before i line
+    before=$(grep -c "$pat" "$WORK/mock.log")
+    for line in "$@"; do
+        echo "$line" >&"$MOCK_FD" || fail "cannot write to the mock"
+    done
+    for i in $(seq 1 200); do
+        if [ "$(grep -c "$pat" "$WORK/mock.log")" -ge $((before + $#)) ]
+        then
+            grep "$pat" "$WORK/mock.log" | tail -n +$((before + 1)) |
+                grep 'cannot apply' && fail "the mock refused a fault"
+            log "fault: $*"
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "the mock did not apply \"$*\" in 10 s"
+}
