@@ -126,12 +126,13 @@ need() {
     [ -x "$1" ] || fail "$1 is missing (make $(basename "$1")?)"
 }
 
-# Start a mock cluster with every test topic; sets BS.
-start_mock() {
+# mock_with ARGS...: start a mock cluster (e2e_tool mock ARGS, no stdin)
+# and wait for its bootstrap servers; sets BS and MOCK_PID.
+mock_with() {
     local i
     need "$TOOL"
-    "$TOOL" mock --brokers 3 --e2e-topics --portfile "$WORK/bootstrap" \
-        --no-stdin --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
+    "$TOOL" mock "$@" --portfile "$WORK/bootstrap" --no-stdin \
+        --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
     MOCK_PID=$!
     PIDS+=("$MOCK_PID")
     for i in $(seq 1 150); do
@@ -142,6 +143,11 @@ start_mock() {
     [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
     BS=$(cat "$WORK/bootstrap")
     log "mock cluster at $BS"
+}
+
+# Start a mock cluster with every test topic; sets BS.
+start_mock() {
+    mock_with --brokers 3 --e2e-topics
 }
 
 # Produce the dataset to e2e.src; sets EXPECTED (outputs it must yield).
@@ -256,24 +262,11 @@ finish() {
 # start_mock_topics NAME:PARTS...: a mock cluster with just these topics
 # (brokers: E2E_BROKERS, default 3); sets BS.
 start_mock_topics() {
-    local args=() t i
-    need "$TOOL"
+    local args=() t
     for t in "$@"; do
         args+=(--topic "$t")
     done
-    "$TOOL" mock --brokers "${E2E_BROKERS:-3}" "${args[@]}" \
-        --portfile "$WORK/bootstrap" --no-stdin --die-with-parent \
-        >"$WORK/mock.out" 2>"$WORK/mock.log" &
-    MOCK_PID=$!
-    PIDS+=("$MOCK_PID")
-    for i in $(seq 1 150); do
-        [ -s "$WORK/bootstrap" ] && break
-        alive "$MOCK_PID" || fail "mock cluster did not start"
-        sleep 0.1
-    done
-    [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
-    BS=$(cat "$WORK/bootstrap")
-    log "mock cluster at $BS"
+    mock_with --brokers "${E2E_BROKERS:-3}" "${args[@]}"
 }
 
 # start_admin_router RULES_FILE [ARGS...]: start_router with that rules
