@@ -24,6 +24,7 @@
 #define ROUTER_VERSION "0.1.0"
 #define DEMO_RULES "examples/demo.json"
 #define DEMO_SOURCE "music.events"
+#define DEMO_TYPE_PREFIX "music.type." /* examples/demo.json "typed" */
 #define ANOMALY_RING 1000 /* dead letters kept for GET /anomalies */
 #define PL_STATUS_TOPICS 5 /* destinations shown in the status line */
 
@@ -226,22 +227,16 @@ static void print_status(const pipeline_stats_t *now,
 }
 
 /* The demo's topics: the source, the dead letter, every literal
- * destination, and the templated ones the generator's event types make. */
+ * destination, and music.type.<type> for the "typed" route's template. */
 static demo_t *start_demo(const router_conf_t *rc, const rules_set_t *rs,
                           char *errstr, size_t errstr_size)
 {
-    static const char *const typed[] = {
-        "music.type.play",   "music.type.skip",     "music.type.like",
-        "music.type.search", "music.type.pay",      "music.type.refund",
-        "music.type.share",  "music.type.ad_click", "music.type.heartbeat"};
     const char *topics[256];
     size_t n = 0;
     demo_conf_t dc;
 
-    for (size_t i = 0; i < rules_topic_count(rs) && n < 200; i++)
+    for (size_t i = 0; i < rules_topic_count(rs) && n < 256; i++)
         topics[n++] = rules_topic(rs, i);
-    for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++)
-        topics[n++] = typed[i];
     memset(&dc, 0, sizeof(dc));
     dc.brokers = 3;
     dc.topic = DEMO_SOURCE;
@@ -249,6 +244,7 @@ static demo_t *start_demo(const router_conf_t *rc, const rules_set_t *rs,
     dc.rate = rc->demo_rate;
     dc.topics = topics;
     dc.ntopics = n;
+    dc.type_topic_prefix = DEMO_TYPE_PREFIX;
     return demo_start(&dc, errstr, errstr_size);
 }
 

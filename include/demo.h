@@ -15,9 +15,13 @@ typedef struct demo_conf {
     double rate;            /* events per second (0: as fast as possible) */
     const char *const *topics; /* other topics to create (destinations) */
     size_t ntopics;
+    const char *type_topic_prefix; /* also create PREFIX<type> for every
+                                    * event type generated (for a
+                                    * templated route); NULL: none */
 } demo_conf_t;
 
-/* Start the mock cluster, create conf->topic and conf->topics, and start
+/* Start the mock cluster, create conf->topic, conf->topics and the
+ * per-type topics, and start
  * the generator thread. Returns NULL with errstr set on failure (nothing is
  * left running). The caller stops it with demo_stop(). */
 demo_t *demo_start(const demo_conf_t *conf, char *errstr, size_t errstr_size);

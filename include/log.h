@@ -12,6 +12,10 @@ void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The level of a syslog severity (librdkafka's log callback): 0-3 error,
+ * 4 warning, 5-6 info, 7 and above debug. */
+enum log_level log_level_from_syslog(int severity);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

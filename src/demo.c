@@ -15,6 +15,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "log.h"
+#include "rules.h"
 
 #define DEMO_FLUSH_MS    5000   /* demo_stop(): bound on the final flush */
 #define DEMO_MAX_BROKERS 32     /* mock brokers at most */
@@ -429,16 +430,8 @@ static void demo_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 static void demo_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                         const char *buf)
 {
-    enum log_level lv = LOG_DEBUG;
-
-    /* syslog levels: 3 error, 4 warning, 5 notice, 6 info, 7 debug. */
-    if (level <= 3)
-        lv = LOG_ERROR;
-    else if (level == 4)
-        lv = LOG_WARN;
-    else if (level <= 6)
-        lv = LOG_INFO;
-    log_msg(lv, "demo: %s: %s: %s", rd_kafka_name(rk), fac, buf);
+    log_msg(log_level_from_syslog(level), "demo: %s: %s: %s",
+            rd_kafka_name(rk), fac, buf);
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -477,15 +470,29 @@ static int demo_topic(demo_t *d, const char *topic, int partitions,
     return 0;
 }
 
-/* 1 when name is a valid Kafka topic name: 1..249 of [a-zA-Z0-9._-], not
- * "." or "..". */
+/* 1 when name is a valid Kafka topic name (the rule engine's check). */
 static int demo_topic_valid(const char *name)
 {
-    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    return rules_topic_valid(name, strlen(name));
+}
 
-    return n > 0 && n <= 249 && name[n] == '\0' && strcmp(name, ".") &&
-           strcmp(name, "..");
+/* Create PREFIX<type> for every event type the generator makes whose
+ * name makes a valid topic (the others go to bad_destination). */
+static int demo_type_topics(demo_t *d, const demo_conf_t *conf,
+                            char *errstr, size_t errstr_size)
+{
+    char name[256];
+
+    for (size_t i = 0; i < sizeof(ev_mix) / sizeof(ev_mix[0]); i++) {
+        if (!ev_mix[i].type ||
+            snprintf(name, sizeof(name), "%s%s", conf->type_topic_prefix,
+                     ev_mix[i].type) >= (int)sizeof(name) ||
+            !demo_topic_valid(name))
+            continue;
+        if (demo_topic(d, name, conf->partitions, errstr, errstr_size))
+            return -1;
+    }
+    return 0;
 }
 
 /* Check a demo configuration. Returns 0; -1 with errstr set. */
@@ -586,6 +593,9 @@ demo_t *demo_start(const demo_conf_t *conf, char *errstr, size_t errstr_size)
         if (demo_topic(d, conf->topics[i], conf->partitions, errstr,
                        errstr_size))
             goto err;
+    if (conf->type_topic_prefix && demo_type_topics(d, conf, errstr,
+                                                    errstr_size))
+        goto err;
 
     /* The generator: a normal client of the mock brokers. */
     gen_props[3] = d->bootstraps;

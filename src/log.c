@@ -15,6 +15,15 @@ void log_set_level(enum log_level level)
     log_level = level;
 }
 
+enum log_level log_level_from_syslog(int severity)
+{
+    if (severity <= 3)
+        return LOG_ERROR;
+    if (severity == 4)
+        return LOG_WARN;
+    return severity <= 6 ? LOG_INFO : LOG_DEBUG;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     char line[1024];

@@ -431,16 +431,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-/* librdkafka's own log lines, through ours (syslog levels). */
+/* librdkafka's own log lines, through ours. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
-    enum log_level l = level <= 3   ? LOG_ERROR
-                       : level == 4 ? LOG_WARN
-                       : level <= 6 ? LOG_INFO
-                                    : LOG_DEBUG;
-
-    log_msg(l, "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+    log_msg(log_level_from_syslog(level), "%s: %s: %s", rd_kafka_name(rk),
+            fac, buf);
 }
 
 /* ---- publishing counters ---------------------------------------------- */
