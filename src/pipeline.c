@@ -53,12 +53,9 @@ static pl_rules_t *rules_new(rules_set_t *rs, int version)
 static size_t part_bucket(const pipeline_t *p, const char *topic,
                           int32_t partition)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = pl_hash_str(topic, PL_HASH_INIT);
 
-    while (*topic)
-        h = (h ^ (unsigned char)*topic++) * 1099511628211ULL;
-    h = (h ^ (uint32_t)partition) * 1099511628211ULL;
-    return h % p->nbuckets;
+    return ((h ^ (uint32_t)partition) * 1099511628211ULL) % p->nbuckets;
 }
 
 /* The live (not revoked) state of topic/partition, or NULL. */
@@ -212,10 +209,11 @@ void pl_count(pl_count_t *c, size_t *n, const char *name)
 
 /* ---- offsets ---------------------------------------------------------- */
 
-/* Hand every live partition's new low watermark to offsets_store (auto
- * commit sends them); with sync, also commit them now. Only revoked == want
- * partitions are considered. */
-static void offsets_flush(pipeline_t *p, int want_revoked, int sync)
+/* Give librdkafka's offsets_store the low watermarks of the live
+ * partitions that moved (auto commit sends them). A partition's stored
+ * offset only moves when librdkafka took it: a refused one is offered
+ * again next time. */
+static void offsets_flush(pipeline_t *p)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
     rd_kafka_resp_err_t err;
@@ -226,22 +224,51 @@ static void offsets_flush(pipeline_t *p, int want_revoked, int sync)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
             int64_t off = tracker_commit_offset(pt->tr);
 
-            if (pt->revoked != want_revoked || off < 0 || off <= pt->stored)
-                continue;
-            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
-                ->offset = off;
-            pt->stored = off;
+            if (!pt->revoked && off > pt->stored)
+                rd_kafka_topic_partition_list_add(l, pt->topic,
+                                                  pt->partition)
+                    ->offset = off;
         }
     }
-    if (l->cnt > 0 && !sync) {
+    if (l->cnt > 0) {
         err = rd_kafka_offsets_store(p->rkc, l);
         if (err)
             log_debug("offsets_store: %s", rd_kafka_err2str(err));
-    } else if (l->cnt > 0) {
-        err = rd_kafka_commit(p->rkc, l, 0);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            log_warn("commit: %s", rd_kafka_err2str(err));
+        for (int i = 0; i < l->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &l->elems[i];
+            pl_part_t *pt = part_find(p, tp->topic, tp->partition);
+
+            if (pt && !tp->err)
+                pt->stored = tp->offset;
+        }
     }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Commit, synchronously, the low watermarks of the partitions of parts,
+ * which were just marked revoked (only those: an older revoked partition
+ * may belong to another member by now). */
+static void commit_revoked(pipeline_t *p,
+                           const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l;
+    rd_kafka_resp_err_t err;
+
+    if (!(l = rd_kafka_topic_partition_list_new(parts->cnt)))
+        return;
+    for (int i = 0; i < parts->cnt; i++) {
+        /* The newest revoked state comes first in its hash chain. */
+        pl_part_t *pt = zombie_find(p, parts->elems[i].topic,
+                                    parts->elems[i].partition);
+        int64_t off = pt ? tracker_commit_offset(pt->tr) : -1;
+
+        if (off >= 0)
+            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
+                ->offset = off;
+    }
+    if (l->cnt > 0 && (err = rd_kafka_commit(p->rkc, l, 0)) &&
+        err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        log_warn("commit of revoked partitions: %s", rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -342,7 +369,7 @@ static void on_revoke(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
     }
     /* Stop fetching them, wait for their deliveries, commit, let go. */
     drain_revoked(p, p->stopping ? 0 : p->conf.drain_timeout_ms);
-    offsets_flush(p, 1, 1);
+    commit_revoked(p, parts);
     error = rd_kafka_incremental_unassign(p->rkc, parts);
     if (error) {
         log_error("incremental_unassign: %s", rd_kafka_error_string(error));
@@ -512,12 +539,13 @@ static void publish(pipeline_t *p)
     int paused = 0, stuck = 0;
     int64_t now = now_ms();
 
+    /* A revoked partition stuck on a dead letter counts: its successor
+     * waits for it (pl_part_t.waiting). */
     for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (!pt->revoked) {
-                paused += pt->paused;
-                stuck += pt->stuck;
-            }
+        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
+            paused += !pt->revoked && pt->paused;
+            stuck += pt->stuck;
+        }
     if (p->assigned > 0)
         p->no_assignment_since = 0;
     else if (p->no_assignment_since == 0)
@@ -1018,14 +1046,14 @@ static void shutdown_clean(pipeline_t *p)
                 part_pause(p, pt, 1);
     while (p->inflight > 0 && now_ms() < end) {
         serve_producer(p, 50);
-        offsets_flush(p, 0, 0);
+        offsets_flush(p);
     }
     if (p->inflight > 0)
         log_warn("stopping: %" PRIu64 " messages still in flight after %d "
                  "ms; they will be routed again after a restart",
                  p->inflight, p->conf.drain_timeout_ms);
     p->stopping = 1;
-    offsets_flush(p, 0, 0);
+    offsets_flush(p);
     err = rd_kafka_commit(p->rkc, NULL, 0);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn("final commit: %s", rd_kafka_err2str(err));
@@ -1053,7 +1081,7 @@ int pipeline_run(pipeline_t *p)
         if (route_batch(p, msgs, n) != 0)
             break;
         serve_producer(p, 0);
-        offsets_flush(p, 0, 0);
+        offsets_flush(p);
         parts_reap(p);
         backpressure(p);
         now = now_ms();

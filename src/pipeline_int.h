@@ -174,6 +174,15 @@ struct pipeline {
     int64_t lag;
 };
 
+/* FNV-1a of a string, continuing from h (start with PL_HASH_INIT). */
+#define PL_HASH_INIT 1469598103934665603ULL
+static inline uint64_t pl_hash_str(const char *s, uint64_t h)
+{
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
 /* pipeline_route.c */
 /* Route one consumed message; takes rkm (also on failure). Returns 0, or
  * -1 on a fatal error (p->fatal_reason says which). */

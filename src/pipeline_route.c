@@ -96,21 +96,12 @@ void pl_rules_unref(pipeline_t *p, pl_rules_t *pr)
 
 /* ---- producer topic handles ------------------------------------------- */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
-
 /* The cached handle of topic name, created on first use. NULL when out of
  * memory or librdkafka refuses the name (errstr says why). */
 static pl_topic_t *topic_get(pipeline_t *p, const char *name, char *errstr,
                              size_t errstr_size)
 {
-    size_t b = hash_str(name) % p->ntbuckets;
+    size_t b = pl_hash_str(name, PL_HASH_INIT) % p->ntbuckets;
     rd_kafka_topic_conf_t *tconf;
     pl_topic_t *t;
 
@@ -624,8 +615,7 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     ctx->part = part;
     ctx->partition = rkm->partition;
     ctx->offset = rkm->offset;
-    ctx->timestamp = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1
-                                                                : m.timestamp;
+    ctx->timestamp = m.timestamp; /* -1 when not available */
     /* Large values are produced by reference: keep the message. */
     ctx->rkm = rkm->len > PL_COPY_MAX ? rkm : NULL;
     ctx->pr = p->cur;
