@@ -1,15 +1,13 @@
 /* pipeline.c - the routing loop: Kafka client setup, batch consume,
- * rebalance (cooperative), offset storing, backpressure, shutdown and the
- * published counters. Routing of one message is in pipeline_route.c. */
+ * backpressure, rules swap and shutdown. Routing one message is in
+ * pipeline_route.c, partitions and rebalance in pipeline_parts.c, the
+ * published counters in pipeline_stats.c. */
 #include "pipeline_int.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 
@@ -18,14 +16,6 @@
 #define STUCK_RETRY_MS 5000
 #define MAX_BATCH 10000
 #define IDLE_WAIT_MS 50 /* wait for the first message of a batch */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A pl_rules_t for rs (taken over, also on failure) with one reference.
  * NULL when out of memory. */
@@ -46,398 +36,6 @@ static pl_rules_t *rules_new(rules_set_t *rs, int version)
     pr->version = version;
     pr->refs = 1;
     return pr;
-}
-
-/* ---- partitions ------------------------------------------------------- */
-
-static size_t part_bucket(const pipeline_t *p, const char *topic,
-                          int32_t partition)
-{
-    uint64_t h = pl_hash_str(topic, PL_HASH_INIT);
-
-    return ((h ^ (uint32_t)partition) * 1099511628211ULL) % p->nbuckets;
-}
-
-/* The live (not revoked) state of topic/partition, or NULL. */
-static pl_part_t *part_find(pipeline_t *p, const char *topic,
-                            int32_t partition)
-{
-    pl_part_t *pt = p->last_part;
-
-    if (pt && pt->partition == partition && !pt->revoked &&
-        !strcmp(pt->topic, topic))
-        return pt;
-    for (pt = p->parts[part_bucket(p, topic, partition)]; pt; pt = pt->next)
-        if (pt->partition == partition && !pt->revoked &&
-            !strcmp(pt->topic, topic))
-            return p->last_part = pt;
-    return NULL;
-}
-
-/* The revoked, still draining state of topic/partition, or NULL. */
-static pl_part_t *zombie_find(pipeline_t *p, const char *topic,
-                              int32_t partition)
-{
-    for (pl_part_t *pt = p->parts[part_bucket(p, topic, partition)]; pt;
-         pt = pt->next)
-        if (pt->partition == partition && pt->revoked &&
-            !strcmp(pt->topic, topic))
-            return pt;
-    return NULL;
-}
-
-static void part_sync_pause(pipeline_t *p, pl_part_t *pt);
-
-static void part_free(pl_part_t *pt)
-{
-    if (!pt)
-        return;
-    tracker_destroy(pt->tr);
-    free(pt->topic);
-    free(pt);
-}
-
-/* Unlink and free revoked partitions whose messages are all handled. */
-static void parts_reap(pipeline_t *p)
-{
-    for (size_t b = 0; b < p->nbuckets; b++) {
-        pl_part_t **pp = &p->parts[b];
-
-        while (*pp) {
-            pl_part_t *pt = *pp;
-
-            if (pt->revoked && tracker_inflight(pt->tr) == 0 &&
-                !pt->stuck_head) {
-                if (p->conf.metrics && pt->consumed > pt->consumed_pub) {
-                    metrics_lock(p->conf.metrics);
-                    metrics_add(p->conf.metrics,
-                                "router_messages_consumed_total", pt->topic,
-                                NULL, (double)(pt->consumed - pt->consumed_pub));
-                    metrics_unlock(p->conf.metrics);
-                }
-                pl_part_t *live;
-
-                *pp = pt->next;
-                if (p->last_part == pt)
-                    p->last_part = NULL;
-                live = part_find(p, pt->topic, pt->partition);
-                if (live && live->waiting &&
-                    !zombie_find(p, pt->topic, pt->partition)) {
-                    live->waiting = 0;
-                    part_sync_pause(p, live);
-                    log_info("%s [%" PRId32 "]: previous deliveries done, "
-                             "fetching", live->topic, live->partition);
-                }
-                part_free(pt);
-            } else {
-                pp = &pt->next;
-            }
-        }
-    }
-}
-
-static pl_part_t *part_add(pipeline_t *p, const char *topic,
-                           int32_t partition)
-{
-    pl_part_t *pt = calloc(1, sizeof(*pt));
-    size_t b;
-
-    if (!pt || !(pt->topic = strdup(topic)) ||
-        !(pt->tr = tracker_create(topic, partition))) {
-        part_free(pt);
-        return NULL;
-    }
-    pt->partition = partition;
-    pt->stored = -1;
-    b = part_bucket(p, topic, partition);
-    pt->next = p->parts[b];
-    p->parts[b] = pt;
-    return pt;
-}
-
-/* Pause or resume one partition's fetching. */
-static void part_pause(pipeline_t *p, pl_part_t *pt, int pause)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_resp_err_t err;
-
-    if (!l)
-        return;
-    rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
-    err = pause ? rd_kafka_pause_partitions(p->rkc, l)
-                : rd_kafka_resume_partitions(p->rkc, l);
-    if (err)
-        log_warn("%s %s [%" PRId32 "]: %s", pause ? "pause" : "resume",
-                 pt->topic, pt->partition, rd_kafka_err2str(err));
-    else
-        pt->paused = pause;
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Pause or resume a live partition to match why it should be paused. */
-static void part_sync_pause(pipeline_t *p, pl_part_t *pt)
-{
-    int want = p->bp_paused || pt->stuck || pt->waiting;
-
-    if (!pt->revoked && pt->paused != want)
-        part_pause(p, pt, want);
-}
-
-void pl_part_stuck(pipeline_t *p, pl_part_t *pt, int stuck)
-{
-    if (pt->stuck == stuck)
-        return;
-    pt->stuck = stuck;
-    part_sync_pause(p, pt);
-}
-
-void pl_count(pl_count_t *c, size_t *n, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < *n; i++)
-        if (!strcmp(c[i].name, name))
-            break;
-    if (i == *n) {
-        if (*n == PL_MAX_REASONS)
-            i = PL_MAX_REASONS - 1; /* the last slot takes the rest */
-        else
-            snprintf(c[(*n)++].name, sizeof(c[i].name), "%s", name);
-    }
-    c[i].n++;
-}
-
-/* ---- offsets ---------------------------------------------------------- */
-
-/* Give librdkafka's offsets_store the low watermarks of the live
- * partitions that moved (auto commit sends them). A partition's stored
- * offset only moves when librdkafka took it: a refused one is offered
- * again next time. */
-static void offsets_flush(pipeline_t *p)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
-    rd_kafka_resp_err_t err;
-
-    if (!l)
-        return;
-    for (size_t b = 0; b < p->nbuckets; b++) {
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
-            int64_t off = tracker_commit_offset(pt->tr);
-
-            if (!pt->revoked && off > pt->stored)
-                rd_kafka_topic_partition_list_add(l, pt->topic,
-                                                  pt->partition)
-                    ->offset = off;
-        }
-    }
-    if (l->cnt > 0) {
-        err = rd_kafka_offsets_store(p->rkc, l);
-        if (err)
-            log_debug("offsets_store: %s", rd_kafka_err2str(err));
-        for (int i = 0; i < l->cnt; i++) {
-            const rd_kafka_topic_partition_t *tp = &l->elems[i];
-            pl_part_t *pt = part_find(p, tp->topic, tp->partition);
-
-            if (pt && !tp->err)
-                pt->stored = tp->offset;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Commit, synchronously, the low watermarks of the partitions of parts,
- * which were just marked revoked (only those: an older revoked partition
- * may belong to another member by now). */
-static void commit_revoked(pipeline_t *p,
-                           const rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_topic_partition_list_t *l;
-    rd_kafka_resp_err_t err;
-
-    if (!(l = rd_kafka_topic_partition_list_new(parts->cnt)))
-        return;
-    for (int i = 0; i < parts->cnt; i++) {
-        /* The newest revoked state comes first in its hash chain. */
-        pl_part_t *pt = zombie_find(p, parts->elems[i].topic,
-                                    parts->elems[i].partition);
-        int64_t off = pt ? tracker_commit_offset(pt->tr) : -1;
-
-        if (off >= 0)
-            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
-                ->offset = off;
-    }
-    if (l->cnt > 0 && (err = rd_kafka_commit(p->rkc, l, 0)) &&
-        err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("commit of revoked partitions: %s", rd_kafka_err2str(err));
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Serve delivery reports (and the dead letters they ask for). */
-static void serve_producer(pipeline_t *p, int timeout_ms)
-{
-    rd_kafka_poll(p->rkp, timeout_ms);
-    pl_send_deferred(p);
-}
-
-/* Wait until the revoked partitions have nothing in flight, at most
- * timeout_ms. */
-static void drain_revoked(pipeline_t *p, int timeout_ms)
-{
-    int64_t end = now_ms() + timeout_ms;
-
-    for (;;) {
-        size_t left = 0;
-
-        for (size_t b = 0; b < p->nbuckets; b++)
-            for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-                if (pt->revoked)
-                    left += tracker_inflight(pt->tr);
-        if (left == 0)
-            return;
-        if (now_ms() >= end) {
-            log_warn("revoke: %zu messages still in flight after %d ms; "
-                     "their offsets stay uncommitted",
-                     left, timeout_ms);
-            return;
-        }
-        serve_producer(p, 50);
-    }
-}
-
-/* ---- rebalance -------------------------------------------------------- */
-
-static void on_assign(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_error_t *error;
-
-    for (int i = 0; i < parts->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-
-        if (part_find(p, tp->topic, tp->partition))
-            continue;
-        if (!part_add(p, tp->topic, tp->partition)) {
-            snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                     "out of memory on assignment");
-            p->fatal = 1;
-            return;
-        }
-        p->assigned++;
-        log_info("assigned %s [%" PRId32 "]", tp->topic, tp->partition);
-    }
-    error = rd_kafka_incremental_assign(p->rkc, parts);
-    if (error) {
-        log_error("incremental_assign: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        return;
-    }
-    /* librdkafka keeps a partition's pause across unassign and assign: a
-     * partition revoked while paused for backpressure would come back
-     * paused forever. Set every new partition to what we want now. */
-    for (int i = 0; i < parts->cnt; i++) {
-        pl_part_t *pt = part_find(p, parts->elems[i].topic,
-                                  parts->elems[i].partition);
-
-        if (!pt)
-            continue;
-        pt->waiting = zombie_find(p, pt->topic, pt->partition) != NULL;
-        if (pt->waiting)
-            log_info("%s [%" PRId32 "]: waiting for the deliveries of its "
-                     "previous assignment before fetching",
-                     pt->topic, pt->partition);
-        /* Force the state: pt->paused says 0 but librdkafka may not. */
-        pt->paused = !(p->bp_paused || pt->waiting);
-        part_sync_pause(p, pt);
-    }
-}
-
-static void on_revoke(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_error_t *error;
-
-    for (int i = 0; i < parts->cnt; i++) {
-        pl_part_t *pt = part_find(p, parts->elems[i].topic,
-                                  parts->elems[i].partition);
-
-        if (!pt)
-            continue;
-        pt->revoked = 1;
-        p->assigned--;
-        if (p->last_part == pt)
-            p->last_part = NULL;
-        log_info("revoked %s [%" PRId32 "] (%zu in flight)", pt->topic,
-                 pt->partition, tracker_inflight(pt->tr));
-    }
-    /* Stop fetching them, wait for their deliveries, commit, let go. */
-    drain_revoked(p, p->stopping ? 0 : p->conf.drain_timeout_ms);
-    commit_revoked(p, parts);
-    error = rd_kafka_incremental_unassign(p->rkc, parts);
-    if (error) {
-        log_error("incremental_unassign: %s", rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-    }
-    parts_reap(p);
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-    pipeline_t *p = opaque;
-
-    (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        on_assign(p, parts);
-    else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-        on_revoke(p, parts);
-    else
-        log_error("rebalance: %s", rd_kafka_err2str(err));
-}
-
-/* ---- statistics (consumer lag) ---------------------------------------- */
-
-/* Consumer lag per partition from librdkafka's statistics: summed for
- * the status line, per partition for router_consumer_lag. */
-static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
-{
-    pipeline_t *p = opaque;
-    json_t *root = json_loadb(json, len, 0, NULL), *topics, *t;
-    metrics_t *m = p->conf.metrics;
-    const char *tname;
-    int64_t lag = -1;
-
-    (void)rk;
-    if (!root)
-        return 0;
-    if (m) {
-        metrics_lock(m);
-        metrics_clear(m, "router_consumer_lag");
-    }
-    topics = json_object_get(root, "topics");
-    json_object_foreach(topics, tname, t)
-    {
-        json_t *parts = json_object_get(t, "partitions"), *pj;
-        const char *pname;
-
-        json_object_foreach(parts, pname, pj)
-        {
-            json_int_t l =
-                json_integer_value(json_object_get(pj, "consumer_lag"));
-
-            if (!strcmp(pname, "-1") || l < 0 ||
-                !part_find(p, tname, (int32_t)strtol(pname, NULL, 10)))
-                continue;
-            lag = (lag < 0 ? 0 : lag) + l;
-            if (m)
-                metrics_set(m, "router_consumer_lag", tname, pname,
-                            (double)l);
-        }
-    }
-    if (m)
-        metrics_unlock(m);
-    json_decref(root);
-    pthread_mutex_lock(&p->lock);
-    p->lag = lag;
-    pthread_mutex_unlock(&p->lock);
-    return 0;
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason,
@@ -464,143 +62,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 {
     log_msg(log_level_from_syslog(level), "%s: %s: %s", rd_kafka_name(rk),
             fac, buf);
-}
-
-/* ---- publishing counters ---------------------------------------------- */
-
-/* Add what a count array gained since the last publish to family name. */
-static void publish_counts(metrics_t *m, const char *name, pl_count_t *c,
-                           size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (c[i].n > c[i].pub) {
-            metrics_add(m, name, c[i].name, NULL, (double)(c[i].n - c[i].pub));
-            c[i].pub = c[i].n;
-        }
-}
-
-void pl_fold_hits(pipeline_t *p, pl_rules_t *pr)
-{
-    metrics_t *m = p->conf.metrics;
-    size_t n = rules_route_count(pr->rs);
-
-    if (!m)
-        return;
-    metrics_lock(m);
-    for (size_t i = 0; i < n; i++)
-        if (pr->hits[i] > pr->hits_pub[i]) {
-            metrics_add(m, "router_route_matches_total",
-                        rules_route_name(pr->rs, i), NULL,
-                        (double)(pr->hits[i] - pr->hits_pub[i]));
-            pr->hits_pub[i] = pr->hits[i];
-        }
-    metrics_unlock(m);
-}
-
-/* Publish the routing thread's counters: into the metrics registry (as
- * deltas) and into the snapshot pipeline_stats() copies. */
-static void publish_metrics(pipeline_t *p, int paused)
-{
-    metrics_t *m = p->conf.metrics;
-
-    if (!m)
-        return;
-    pl_fold_hits(p, p->cur);
-    metrics_lock(m);
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (pt->consumed > pt->consumed_pub) {
-                metrics_add(m, "router_messages_consumed_total", pt->topic,
-                            NULL, (double)(pt->consumed - pt->consumed_pub));
-                pt->consumed_pub = pt->consumed;
-            }
-    for (size_t b = 0; b < p->ntbuckets; b++)
-        for (pl_topic_t *t = p->topics[b]; t; t = t->next)
-            if (t->produced > t->produced_pub) {
-                metrics_add(m, "router_messages_produced_total", t->name,
-                            NULL, (double)(t->produced - t->produced_pub));
-                t->produced_pub = t->produced;
-            }
-    publish_counts(m, "router_anomalies_total", p->reasons, p->nreasons);
-    publish_counts(m, "router_produce_errors_total", p->errors, p->nerrors);
-    metrics_add(m, "router_unmatched_total", NULL, NULL,
-                (double)(p->unmatched - p->unmatched_pub));
-    p->unmatched_pub = p->unmatched;
-    metrics_set(m, "router_inflight_messages", NULL, NULL,
-                (double)p->inflight);
-    metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
-    metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
-    metrics_unlock(m);
-}
-
-static void publish(pipeline_t *p)
-{
-    pipeline_stats_t *st = &p->pub;
-    int paused = 0, stuck = 0;
-    int64_t now = now_ms();
-
-    /* A revoked partition stuck on a dead letter counts: its successor
-     * waits for it (pl_part_t.waiting). */
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
-            paused += !pt->revoked && pt->paused;
-            stuck += pt->stuck;
-        }
-    if (p->assigned > 0)
-        p->no_assignment_since = 0;
-    else if (p->no_assignment_since == 0)
-        p->no_assignment_since = now;
-    publish_metrics(p, paused);
-    pthread_mutex_lock(&p->lock);
-    st->consumed = p->consumed;
-    st->produced = p->produced;
-    st->dead_lettered = p->dead_lettered;
-    st->dropped = p->dropped;
-    st->unmatched = p->unmatched;
-    st->produce_errors = p->produce_errors;
-    st->inflight = p->inflight;
-    st->assigned = p->assigned;
-    st->paused = paused;
-    st->stuck = stuck;
-    st->rules_version = p->cur->version;
-    st->running = !atomic_load(&p->stop) && !p->fatal;
-    if (p->fatal)
-        snprintf(st->health, sizeof(st->health), "%s", p->fatal_reason);
-    else if (stuck)
-        snprintf(st->health, sizeof(st->health),
-                 "%d partition(s) stuck on a failed dead letter", stuck);
-    else if (p->no_assignment_since &&
-             now - p->no_assignment_since > p->conf.health_grace_ms)
-        snprintf(st->health, sizeof(st->health),
-                 "no partition assigned for %lld s",
-                 (long long)(now - p->no_assignment_since) / 1000);
-    else
-        st->health[0] = '\0';
-    st->nreasons = 0;
-    for (size_t i = 0; i < p->nreasons && i < 16; i++) {
-        snprintf(st->reasons[i].reason, sizeof(st->reasons[i].reason), "%s",
-                 p->reasons[i].name);
-        st->reasons[i].n = p->reasons[i].n;
-        st->nreasons++;
-    }
-    st->ntopics = 0;
-    for (size_t b = 0; b < p->ntbuckets; b++)
-        for (pl_topic_t *t = p->topics[b]; t; t = t->next)
-            if (st->ntopics < PL_MAX_TOPIC_STATS) {
-                pipeline_topic_stat_t *ts = &st->topics[st->ntopics++];
-
-                snprintf(ts->topic, sizeof(ts->topic), "%s", t->name);
-                ts->produced = t->produced;
-            }
-    pthread_mutex_unlock(&p->lock);
-}
-
-void pipeline_stats(pipeline_t *p, pipeline_stats_t *st)
-{
-    pthread_mutex_lock(&p->lock);
-    *st = p->pub;
-    st->lag = p->lag;
-    pthread_mutex_unlock(&p->lock);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -717,48 +178,6 @@ int pipeline_conf_check(const pipeline_conf_t *conf, char *errstr,
     return 0;
 }
 
-/* The router_* families of DESIGN section 7 that the pipeline feeds. */
-static int declare_metrics(metrics_t *m)
-{
-    static const struct {
-        const char *name;
-        metrics_type_t type;
-        const char *help, *l1, *l2;
-    } fam[] = {
-        {"router_messages_consumed_total", METRICS_COUNTER,
-         "Messages consumed from the source topics.", "topic", NULL},
-        {"router_messages_produced_total", METRICS_COUNTER,
-         "Messages acknowledged by the brokers, per destination topic "
-         "(the dead-letter topic included).", "topic", NULL},
-        {"router_route_matches_total", METRICS_COUNTER,
-         "Messages whose route condition held, per route.", "route", NULL},
-        {"router_anomalies_total", METRICS_COUNTER,
-         "Messages dead-lettered, per reason.", "reason", NULL},
-        {"router_unmatched_total", METRICS_COUNTER,
-         "Messages no route matched.", NULL, NULL},
-        {"router_produce_errors_total", METRICS_COUNTER,
-         "Produces that failed permanently, per librdkafka error.", "error",
-         NULL},
-        {"router_consumer_lag", METRICS_GAUGE,
-         "Messages behind the high watermark, per assigned partition.",
-         "topic", "partition"},
-        {"router_inflight_messages", METRICS_GAUGE,
-         "Messages consumed and not yet wholly handled.", NULL, NULL},
-        {"router_rules_version", METRICS_GAUGE,
-         "Version of the running rules (1 at start, +1 per reload).", NULL,
-         NULL},
-        {"router_paused_partitions", METRICS_GAUGE,
-         "Source partitions paused (backpressure or a stuck dead letter).",
-         NULL, NULL},
-    };
-
-    for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
-        if (metrics_declare(m, fam[i].name, fam[i].type, fam[i].help,
-                            fam[i].l1, fam[i].l2))
-            return -1;
-    return 0;
-}
-
 /* Wait for a broker to answer a metadata request. */
 static int check_brokers(pipeline_t *p, char *errstr, size_t errstr_size)
 {
@@ -828,7 +247,7 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         goto err;
     }
     atomic_init(&p->next_version, 1);
-    if (p->conf.metrics && declare_metrics(p->conf.metrics)) {
+    if (p->conf.metrics && pl_declare_metrics(p->conf.metrics)) {
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
     }
@@ -862,9 +281,9 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     snprintf(gid, sizeof(gid), "group.id=%s", conf->group);
     if (conf_set(cc, gid, errstr, errstr_size))
         goto err;
-    rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+    rd_kafka_conf_set_rebalance_cb(cc, pl_on_rebalance);
     if (p->conf.stats_interval_ms > 0)
-        rd_kafka_conf_set_stats_cb(cc, on_stats);
+        rd_kafka_conf_set_stats_cb(cc, pl_on_stats);
     p->rkc = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, errstr_size);
     if (!p->rkc)
         goto err;
@@ -879,7 +298,7 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         goto err;
     if (subscribe(p, errstr, errstr_size))
         goto err;
-    publish(p);
+    pl_publish(p);
     return p;
 err:
     if (pc)
@@ -909,7 +328,7 @@ static void backpressure(pipeline_t *p)
     log_debug("backpressure: %s (%ld queued)", want ? "pause" : "resume", q);
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            part_sync_pause(p, pt);
+            pl_part_sync_pause(p, pt);
 }
 
 /* 1 when a and b have the same sources, in any order. */
@@ -1013,7 +432,7 @@ static int route_batch(pipeline_t *p, rd_kafka_message_t **msgs, ssize_t n)
             rd_kafka_message_destroy(rkm);
             continue;
         }
-        pt = part_find(p, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+        pt = pl_part_find(p, rd_kafka_topic_name(rkm->rkt), rkm->partition);
         if (!pt) {
             /* Not ours any more: the new owner reads it from the last
              * commit. */
@@ -1035,7 +454,7 @@ fatal:
 static void shutdown_clean(pipeline_t *p)
 {
     rd_kafka_resp_err_t err;
-    int64_t end = now_ms() + p->conf.drain_timeout_ms;
+    int64_t end = pl_now_ms() + p->conf.drain_timeout_ms;
 
     log_info("stopping: draining %" PRIu64 " in-flight messages",
              p->inflight);
@@ -1043,17 +462,17 @@ static void shutdown_clean(pipeline_t *p)
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
             if (!pt->revoked && !pt->paused)
-                part_pause(p, pt, 1);
-    while (p->inflight > 0 && now_ms() < end) {
-        serve_producer(p, 50);
-        offsets_flush(p);
+                pl_part_pause(p, pt, 1);
+    while (p->inflight > 0 && pl_now_ms() < end) {
+        pl_serve_producer(p, 50);
+        pl_offsets_flush(p);
     }
     if (p->inflight > 0)
         log_warn("stopping: %" PRIu64 " messages still in flight after %d "
                  "ms; they will be routed again after a restart",
                  p->inflight, p->conf.drain_timeout_ms);
     p->stopping = 1;
-    offsets_flush(p);
+    pl_offsets_flush(p);
     err = rd_kafka_commit(p->rkc, NULL, 0);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_warn("final commit: %s", rd_kafka_err2str(err));
@@ -1066,7 +485,7 @@ int pipeline_run(pipeline_t *p)
 {
     rd_kafka_message_t **msgs = calloc((size_t)p->conf.batch_size,
                                        sizeof(*msgs));
-    int64_t last_retry = now_ms(), last_pub = 0;
+    int64_t last_retry = pl_now_ms(), last_pub = 0;
 
     if (!msgs) {
         log_error("out of memory");
@@ -1080,28 +499,28 @@ int pipeline_run(pipeline_t *p)
         n = consume_batch(p, msgs);
         if (route_batch(p, msgs, n) != 0)
             break;
-        serve_producer(p, 0);
-        offsets_flush(p);
-        parts_reap(p);
+        pl_serve_producer(p, 0);
+        pl_offsets_flush(p);
+        pl_parts_reap(p);
         backpressure(p);
-        now = now_ms();
+        now = pl_now_ms();
         if (now - last_retry >= STUCK_RETRY_MS) {
             retry_stuck(p);
             last_retry = now;
         }
         if (now - last_pub >= 100) {
-            publish(p);
+            pl_publish(p);
             last_pub = now;
         }
     }
     free(msgs);
     if (p->fatal) {
         log_error("%s", p->fatal_reason);
-        publish(p);
+        pl_publish(p);
         return -1;
     }
     shutdown_clean(p);
-    publish(p);
+    pl_publish(p);
     return 0;
 }
 
@@ -1160,7 +579,7 @@ void pipeline_destroy(pipeline_t *p)
                 pt->stuck_head = dl->next;
                 pl_dlreq_free(dl);
             }
-            part_free(pt);
+            pl_part_free(pt);
         }
     }
     free(p->parts);

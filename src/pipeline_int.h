@@ -196,9 +196,38 @@ void pl_ctx_free_all(pipeline_t *p);
 void pl_topics_destroy(pipeline_t *p);
 void pl_rules_unref(pipeline_t *p, pl_rules_t *pr);
 
-/* pipeline.c */
-void pl_part_stuck(pipeline_t *p, pl_part_t *part, int stuck);
+/* pipeline_parts.c: partition states, offsets, rebalance */
+int64_t pl_now_ms(void);
+/* The live (not revoked) state of topic/partition, or NULL. */
+pl_part_t *pl_part_find(pipeline_t *p, const char *topic, int32_t partition);
+/* The newest revoked, still draining state of topic/partition, or NULL. */
+pl_part_t *pl_zombie_find(pipeline_t *p, const char *topic,
+                          int32_t partition);
+/* A new live partition state, in the hash. NULL when out of memory. */
+pl_part_t *pl_part_add(pipeline_t *p, const char *topic, int32_t partition);
+/* Pause or resume fetching one partition (pl_part_sync_pause: to match
+ * backpressure, stuck and waiting). */
+void pl_part_pause(pipeline_t *p, pl_part_t *pt, int pause);
+void pl_part_sync_pause(pipeline_t *p, pl_part_t *pt);
+void pl_part_stuck(pipeline_t *p, pl_part_t *pt, int stuck);
+/* Free one partition state (accepts NULL); pl_parts_reap(): unlink and
+ * free the revoked ones whose messages are all handled. */
+void pl_part_free(pl_part_t *pt);
+void pl_parts_reap(pipeline_t *p);
+/* offsets_store the live partitions' low watermarks that moved. */
+void pl_offsets_flush(pipeline_t *p);
+/* Serve delivery reports and the dead letters they ask for. */
+void pl_serve_producer(pipeline_t *p, int timeout_ms);
+void pl_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                     rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* pipeline_stats.c: counters, metrics, lag */
 void pl_count(pl_count_t *c, size_t *n, const char *name);
 void pl_fold_hits(pipeline_t *p, pl_rules_t *pr);
+/* Declare the router_* families the pipeline feeds. Returns 0 or -1. */
+int pl_declare_metrics(metrics_t *m);
+int pl_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
+/* Publish the counters (metrics deltas and the pipeline_stats snapshot). */
+void pl_publish(pipeline_t *p);
 
 #endif
