@@ -172,17 +172,17 @@ static int topic_partitions(pipeline_t *p, pl_topic_t *t)
 /* ---- producing -------------------------------------------------------- */
 
 /* Produce value to t with key and headers hdrs (taken over, also on
- * failure). Values up to PL_COPY_MAX bytes are copied; larger ones are
- * produced by reference (the caller keeps them alive until the delivery
- * report). Waits through a full queue by serving delivery reports.
- * Returns 0 when enqueued, else the error. */
+ * failure). With by_ref, value is not copied: the caller keeps it alive
+ * until the delivery report. Waits through a full queue by serving
+ * delivery reports. Returns 0 when enqueued, else the error. */
 static rd_kafka_resp_err_t produce(pipeline_t *p, pl_topic_t *t,
                                    int32_t partition, const void *value,
                                    size_t len, const void *key,
                                    size_t key_len, int64_t ts,
-                                   rd_kafka_headers_t *hdrs, pl_dref_t *d)
+                                   rd_kafka_headers_t *hdrs, int by_ref,
+                                   pl_dref_t *d)
 {
-    int flags = len <= PL_COPY_MAX ? RD_KAFKA_MSG_F_COPY : 0;
+    int flags = by_ref ? 0 : RD_KAFKA_MSG_F_COPY;
     rd_kafka_resp_err_t err;
 
     for (;;) {
@@ -277,10 +277,10 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
     snprintf(num, sizeof(num), "%d", ctx->pr->version);
     hdr_add(h, "router.rules.version", num);
 
-    /* dl keeps its copies until the dead letter is acknowledged, so the
-     * produce copies (or, when large, references) them. */
+    /* dl keeps its copy of the value until the dead letter is
+     * acknowledged: produced by reference, not copied again. */
     err = produce(p, t, RD_KAFKA_PARTITION_UA, dl->value, dl->value_len,
-                  dl->key, dl->key_len, produce_ts(ctx), h, &dl->d);
+                  dl->key, dl->key_len, produce_ts(ctx), h, 1, &dl->d);
     if (!err) {
         ctx->refs++;
         if (dl->retry)
@@ -532,9 +532,12 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
         }
         part = dd->partition % n;
     }
+    /* Small values are copied (librdkafka copies them into its requests
+     * anyway) so the consumed message can go at once; large ones are
+     * produced by reference and ctx keeps the message (pl_route()). */
     err = produce(p, t, part, rkm->payload, rkm->len, dd->key, dd->key_len,
                   produce_ts(ctx), hdrs ? rd_kafka_headers_copy(hdrs) : NULL,
-                  d);
+                  rkm->len > PL_COPY_MAX, d);
     if (!err) {
         ctx->refs++;
         return;
