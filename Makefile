@@ -38,7 +38,7 @@ PROC_SRC    := src/pipeline.c src/pipeline_route.c src/pipeline_parts.c \
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
-               test_anomalies test_bench
+               test_anomalies test_sha256 test_bench
 E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
                 tests/e2e/e2e_verify.c tests/e2e/e2e_emulate.c src/log.c
 
@@ -74,6 +74,9 @@ $(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/test_sha256: $(call obj,tests/test_sha256.c src/sha256.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/bench/rules-bench: $(call obj,bench/rules_bench.c $(RULES_SRC))

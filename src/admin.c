@@ -397,14 +397,13 @@ static enum MHD_Result admin_dispatch(admin_t *a, struct MHD_Connection *c,
             o->rules_get(o->opaque, &r);
             break;
         }
-        if (!o->rules_put)
-            goto none;
-        o->rules_put(o->opaque, rq->buf ? rq->buf : "", rq->len, 1, &r);
-        break;
+        /* PUT /rules applies what POST /rules/validate only checks. */
+        /* fall through */
     case EP_VALIDATE:
         if (!o->rules_put)
             goto none;
-        o->rules_put(o->opaque, rq->buf ? rq->buf : "", rq->len, 0, &r);
+        o->rules_put(o->opaque, rq->buf ? rq->buf : "", rq->len,
+                     rt->ep == EP_RULES, &r);
         break;
     case EP_RELOAD:
         if (!o->rules_reload)

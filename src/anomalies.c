@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One remembered dead letter; strings owned. */
+/* One remembered dead letter. Its strings are UTF-8 cleaned copies that
+ * live in buf, one allocation per entry. */
 typedef struct slot {
-    char *reason, *detail, *route, *topic;
+    char *buf;          /* owned; NULL: the slot was never used */
+    const char *reason, *detail, *topic;
+    const char *route;  /* NULL when no route's action failed */
+    const char *key;    /* preview, NULL for a null key */
+    const char *value;  /* preview, NULL for a null value */
     int32_t partition;
     int64_t offset, timestamp;
-    char *key;          /* preview, UTF-8 cleaned, NULL for a null key */
-    char *value;        /* preview, UTF-8 cleaned, NULL for a null value */
     size_t value_size;  /* full size of the value */
-    int used;
 } slot_t;
 
 struct anomalies {
@@ -42,23 +44,12 @@ anomalies_t *anomalies_create(size_t capacity)
     return a;
 }
 
-static void slot_clear(slot_t *s)
-{
-    free(s->reason);
-    free(s->detail);
-    free(s->route);
-    free(s->topic);
-    free(s->key);
-    free(s->value);
-    memset(s, 0, sizeof(*s));
-}
-
 void anomalies_destroy(anomalies_t *a)
 {
     if (!a)
         return;
     for (size_t i = 0; i < a->cap; i++)
-        slot_clear(&a->ring[i]);
+        free(a->ring[i].buf);
     free(a->ring);
     pthread_mutex_destroy(&a->lock);
     free(a);
@@ -93,18 +84,16 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
-/* A NUL-terminated UTF-8 copy of the n bytes at p: invalid bytes and NULs
- * become U+FFFD. NULL for p == NULL or no memory. */
-static char *clean(const void *p, size_t n)
+/* Write a NUL-terminated UTF-8 copy of the n bytes at p at *o (room for
+ * 3 * n + 1 bytes) and advance *o past it: invalid bytes and NULs become
+ * U+FFFD. Returns the copy, NULL for p == NULL. */
+static const char *clean(char **out, const void *p, size_t n)
 {
     const unsigned char *s = p;
-    char *out, *o;
+    char *start = *out, *o = start;
 
     if (!p)
         return NULL;
-    if (!(out = malloc(n * 3 + 1)))
-        return NULL;
-    o = out;
     for (size_t i = 0; i < n;) {
         size_t l = s[i] ? utf8_len(s + i, n - i) : 0;
 
@@ -118,51 +107,54 @@ static char *clean(const void *p, size_t n)
             i += l;
         }
     }
-    *o = '\0';
-    return out;
+    *o++ = '\0';
+    *out = o;
+    return start;
 }
 
-/* clean() of at most ANOMALIES_PREVIEW bytes of p. */
-static char *preview(const void *p, size_t n)
+static size_t cut(size_t n)
 {
-    return clean(p, n > ANOMALIES_PREVIEW ? ANOMALIES_PREVIEW : n);
-}
-
-/* clean() of a string (the query must give valid JSON whatever the
- * detail quotes). NULL for s == NULL or no memory. */
-static char *sdup(const char *s)
-{
-    return s ? clean(s, strlen(s)) : NULL;
+    return n > ANOMALIES_PREVIEW ? ANOMALIES_PREVIEW : n;
 }
 
 void anomalies_push(anomalies_t *a, const anomalies_entry_t *e)
 {
-    slot_t n;
+    const char *reason = e->reason ? e->reason : "";
+    const char *detail = e->detail ? e->detail : "";
+    const char *topic = e->topic ? e->topic : "";
+    size_t rlen = strlen(reason), dlen = strlen(detail), tlen = strlen(topic);
+    size_t ulen = e->route ? strlen(e->route) : 0;
+    size_t klen = cut(e->key_len), vlen = cut(e->value_len);
+    slot_t n = {0}, old;
+    char *o;
 
-    memset(&n, 0, sizeof(n));
-    n.reason = sdup(e->reason ? e->reason : "");
-    n.detail = sdup(e->detail ? e->detail : "");
-    n.route = sdup(e->route);
-    n.topic = sdup(e->topic ? e->topic : "");
-    n.partition = e->partition;
-    n.offset = e->offset;
-    n.timestamp = e->timestamp;
-    n.key = preview(e->key, e->key_len);
-    n.value = preview(e->value, e->value_len);
-    n.value_size = e->value ? e->value_len : 0;
-    n.used = 1;
+    /* The strings are cleaned here, before the lock, into one block: each
+     * byte takes at most 3 (U+FFFD), each string a NUL. */
+    n.buf = malloc(3 * (rlen + dlen + tlen + ulen + klen + vlen) + 6);
+    if (n.buf) {
+        o = n.buf;
+        n.reason = clean(&o, reason, rlen);
+        n.detail = clean(&o, detail, dlen);
+        n.topic = clean(&o, topic, tlen);
+        n.route = clean(&o, e->route, ulen);
+        n.key = clean(&o, e->key, klen);
+        n.value = clean(&o, e->value, vlen);
+        n.partition = e->partition;
+        n.offset = e->offset;
+        n.timestamp = e->timestamp;
+        n.value_size = e->value ? e->value_len : 0;
+    }
     pthread_mutex_lock(&a->lock);
     a->total++;
-    if (!n.reason || !n.detail || !n.topic || (e->route && !n.route) ||
-        (e->key && !n.key) || (e->value && !n.value)) {
+    if (!n.buf) { /* out of memory: counted, not remembered */
         pthread_mutex_unlock(&a->lock);
-        slot_clear(&n); /* out of memory: not remembered */
         return;
     }
-    slot_clear(&a->ring[a->next]);
+    old = a->ring[a->next];
     a->ring[a->next] = n;
     a->next = (a->next + 1) % a->cap;
     pthread_mutex_unlock(&a->lock);
+    free(old.buf); /* the evicted entry, freed outside the lock */
 }
 
 /* Case-insensitive substring search (ASCII folding). */
@@ -207,7 +199,7 @@ char *anomalies_query(anomalies_t *a, const char *reason, const char *q,
         slot_t *s = &a->ring[(a->next + a->cap - k) % a->cap];
         json_t *o;
 
-        if (!s->used)
+        if (!s->buf)
             break;
         if (!matches(s, reason, q))
             continue;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ struct control {
     char *path;                 /* the rules file (owned) */
     metrics_t *metrics;         /* not owned, may be NULL */
     anomalies_t *anomalies;     /* not owned, may be NULL */
-    pipeline_t *pl;             /* not owned; NULL until set */
+    pipeline_t *_Atomic pl;     /* not owned; NULL until set (set by the
+                                 * main thread while admin threads read) */
     pthread_mutex_t lock;       /* serializes loads; guards below */
     char *text;                 /* text of the running rules (owned) */
     size_t len;
@@ -69,7 +71,7 @@ void control_destroy(control_t *c)
 
 void control_set_pipeline(control_t *c, pipeline_t *pl)
 {
-    c->pl = pl;
+    atomic_store(&c->pl, pl);
 }
 
 /* Read a whole file. Returns a malloc'd, NUL-terminated buffer (length in
@@ -159,6 +161,21 @@ static void count_reload(control_t *c, const char *result)
     metrics_unlock(c->metrics);
 }
 
+/* Hand rs (taken) to the pipeline and make text (taken) the running
+ * rules' text; copy the checksum to sum when not NULL. Lock held, pl set.
+ * Returns the new version. */
+static int install(control_t *c, pipeline_t *pl, rules_set_t *rs, char *text,
+                   size_t len, char sum[65])
+{
+    int v = pipeline_set_rules(pl, rs); /* takes rs */
+
+    set_text(c, text, len, v);
+    count_reload(c, "ok");
+    if (sum)
+        memcpy(sum, c->checksum, sizeof(c->checksum));
+    return v;
+}
+
 rules_set_t *control_load(control_t *c, char *errstr, size_t errstr_size)
 {
     rules_error_t rerr;
@@ -179,8 +196,12 @@ rules_set_t *control_load(control_t *c, char *errstr, size_t errstr_size)
     return rs;
 }
 
-int control_reload(control_t *c, char *errstr, size_t errstr_size)
+/* control_reload(), and the checksum of what it loaded into sum (when not
+ * NULL), read under the same lock so both belong to one version. */
+static int reload(control_t *c, char sum[65], char *errstr,
+                  size_t errstr_size)
 {
+    pipeline_t *pl = atomic_load(&c->pl);
     rules_error_t rerr;
     rules_set_t *rs = NULL;
     size_t len;
@@ -191,21 +212,24 @@ int control_reload(control_t *c, char *errstr, size_t errstr_size)
     text = read_file(c->path, &len, errstr, errstr_size);
     if (text)
         rs = compile(c->path, text, len, &rerr, errstr, errstr_size);
-    if (!rs || !c->pl) {
-        if (rs && !c->pl)
+    if (!rs || !pl) {
+        if (rs && !pl)
             snprintf(errstr, errstr_size, "not routing yet");
         rules_destroy(rs);
         free(text);
         count_reload(c, "error");
         goto out;
     }
-    v = pipeline_set_rules(c->pl, rs); /* takes rs */
-    set_text(c, text, len, v);
-    count_reload(c, "ok");
+    v = install(c, pl, rs, text, len, sum);
     log_info("rules reloaded from %s: version %d", c->path, v);
 out:
     pthread_mutex_unlock(&c->lock);
     return v;
+}
+
+int control_reload(control_t *c, char *errstr, size_t errstr_size)
+{
+    return reload(c, NULL, errstr, errstr_size);
 }
 
 /* Write text to path atomically: a temporary file in the same directory,
@@ -240,7 +264,8 @@ static int persist(const char *path, const char *text, size_t len,
         off += (size_t)n;
     }
     if (fsync(fd) != 0) {
-        snprintf(errstr, errstr_size, "%.512s: fsync: %s", tmp, strerror(errno));
+        snprintf(errstr, errstr_size, "%.512s: fsync: %s", tmp,
+                 strerror(errno));
         goto err;
     }
     if (close(fd) != 0) {
@@ -294,26 +319,33 @@ static void reply_error(admin_reply_t *r, int status, const char *msg,
     reply_json(r, status, j);
 }
 
+/* The pipeline's figures; st->health is "" when healthy, else the reason
+ * ("starting" before the pipeline is set, "stopping" once it stopped). */
+static void snapshot(control_t *c, pipeline_stats_t *st)
+{
+    pipeline_t *pl = atomic_load(&c->pl);
+
+    memset(st, 0, sizeof(*st));
+    st->lag = -1;
+    if (!pl) {
+        snprintf(st->health, sizeof(st->health), "starting");
+        return;
+    }
+    pipeline_stats(pl, st);
+    if (!st->running && !st->health[0])
+        snprintf(st->health, sizeof(st->health), "stopping");
+}
+
 static void on_health(void *opaque, admin_reply_t *r)
 {
-    control_t *c = opaque;
     pipeline_stats_t st;
-    char body[512];
+    char body[sizeof(st.health) + 1];
 
-    if (!c->pl) {
-        snprintf(body, sizeof(body), "starting\n");
-        r->status = 503;
-    } else {
-        pipeline_stats(c->pl, &st);
-        if (!st.running && !st.health[0])
-            snprintf(st.health, sizeof(st.health), "stopping");
-        r->status = st.health[0] ? 503 : 200;
-        snprintf(body, sizeof(body), "%s\n", st.health[0] ? st.health : "ok");
-    }
+    snapshot(opaque, &st);
+    snprintf(body, sizeof(body), "%s\n", st.health[0] ? st.health : "ok");
     r->type = "text/plain; charset=utf-8";
     r->body = strdup(body);
-    if (!r->body)
-        r->status = 500;
+    r->status = !r->body ? 500 : st.health[0] ? 503 : 200;
 }
 
 static void on_metrics(void *opaque, admin_reply_t *r)
@@ -332,10 +364,7 @@ static void on_stats(void *opaque, admin_reply_t *r)
     json_t *j, *m = NULL;
     char *mtext;
 
-    memset(&st, 0, sizeof(st));
-    st.lag = -1;
-    if (c->pl)
-        pipeline_stats(c->pl, &st);
+    snapshot(c, &st);
     if (c->metrics && (mtext = metrics_render_json(c->metrics))) {
         m = json_loads(mtext, 0, NULL);
         free(mtext);
@@ -374,9 +403,10 @@ static void on_rules_put(void *opaque, const char *body, size_t len,
                          int apply, admin_reply_t *r)
 {
     control_t *c = opaque;
+    pipeline_t *pl = atomic_load(&c->pl);
     rules_error_t rerr;
     rules_set_t *rs;
-    char errstr[1024], *text = NULL;
+    char errstr[1024], sum[65], *text = NULL;
     int v;
 
     rs = compile("body", body ? body : "", body ? len : 0, &rerr, errstr,
@@ -394,16 +424,14 @@ static void on_rules_put(void *opaque, const char *body, size_t len,
         rules_destroy(rs);
         return;
     }
-    pthread_mutex_lock(&c->lock);
-    if (!c->pl || !(text = malloc(len + 1))) {
-        pthread_mutex_unlock(&c->lock);
+    if (!pl || !(text = malloc(len + 1))) {
         rules_destroy(rs);
-        reply_error(r, 503, c->pl ? "out of memory" : "not routing yet", 0,
-                    0);
+        reply_error(r, 503, pl ? "out of memory" : "not routing yet", 0, 0);
         return;
     }
     memcpy(text, body, len);
     text[len] = '\0';
+    pthread_mutex_lock(&c->lock);
     /* Persist first: rules that would not survive a restart don't run. */
     if (persist(c->path, text, len, errstr, sizeof(errstr))) {
         pthread_mutex_unlock(&c->lock);
@@ -414,30 +442,23 @@ static void on_rules_put(void *opaque, const char *body, size_t len,
         reply_error(r, 500, errstr, 0, 0);
         return;
     }
-    v = pipeline_set_rules(c->pl, rs); /* takes rs */
-    set_text(c, text, len, v);
-    count_reload(c, "ok");
-    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum",
-                                 c->checksum));
+    v = install(c, pl, rs, text, len, sum);
     pthread_mutex_unlock(&c->lock);
+    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum", sum));
     log_info("PUT /rules: version %d in place, saved to %s", v, c->path);
 }
 
 static void on_rules_reload(void *opaque, admin_reply_t *r)
 {
-    control_t *c = opaque;
-    char errstr[1024];
-    int v = control_reload(c, errstr, sizeof(errstr));
+    char errstr[1024], sum[65];
+    int v = reload(opaque, sum, errstr, sizeof(errstr));
 
     if (v < 0) {
         log_error("POST /rules/reload: %s", errstr);
         reply_error(r, 400, errstr, 0, 0);
         return;
     }
-    pthread_mutex_lock(&c->lock);
-    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum",
-                                 c->checksum));
-    pthread_mutex_unlock(&c->lock);
+    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum", sum));
 }
 
 static void on_anomalies(void *opaque, const char *reason, const char *q,

@@ -177,25 +177,39 @@ static int reindex(family_t *f, size_t nidx)
     return 0;
 }
 
-/* The sample with these label values, created at 0 if needed. */
-static sample_t *sample_get(family_t *f, const char *v1, const char *v2)
+/* The sample with these label values (those past nlabels are ignored),
+ * NULL when absent. */
+static sample_t *sample_find(family_t *f, const char *v1, const char *v2)
 {
-    sample_t *s;
-    size_t b;
-    int oom = 0;
-
     if (f->nlabels < 2)
         v2 = NULL;
     if (f->nlabels < 1)
         v1 = NULL;
-    if (f->nidx) {
-        b = hash_labels(v1, v2) & (f->nidx - 1);
-        for (; f->idx[b]; b = (b + 1) & (f->nidx - 1)) {
-            s = &f->s[f->idx[b] - 1];
-            if (same(s->v[0], v1) && same(s->v[1], v2))
-                return s;
-        }
+    if (!f->nidx)
+        return NULL;
+    for (size_t b = hash_labels(v1, v2) & (f->nidx - 1); f->idx[b];
+         b = (b + 1) & (f->nidx - 1)) {
+        sample_t *s = &f->s[f->idx[b] - 1];
+
+        if (same(s->v[0], v1) && same(s->v[1], v2))
+            return s;
     }
+    return NULL;
+}
+
+/* The sample with these label values, created at 0 if needed. */
+static sample_t *sample_get(family_t *f, const char *v1, const char *v2)
+{
+    sample_t *s = sample_find(f, v1, v2);
+    size_t b;
+    int oom = 0;
+
+    if (s)
+        return s;
+    if (f->nlabels < 2)
+        v2 = NULL;
+    if (f->nlabels < 1)
+        v1 = NULL;
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         sample_t *ns = realloc(f->s, cap * sizeof(*ns));
@@ -267,26 +281,14 @@ void metrics_clear(metrics_t *m, const char *name)
 double metrics_get(metrics_t *m, const char *name, const char *v1,
                    const char *v2)
 {
-    double v = 0;
     family_t *f;
+    sample_t *s = NULL;
+    double v;
 
     pthread_mutex_lock(&m->lock);
-    f = family_find(m, name);
-    if (f && f->nidx) {
-        if (f->nlabels < 2)
-            v2 = NULL;
-        if (f->nlabels < 1)
-            v1 = NULL;
-        for (size_t b = hash_labels(v1, v2) & (f->nidx - 1); f->idx[b];
-             b = (b + 1) & (f->nidx - 1)) {
-            sample_t *s = &f->s[f->idx[b] - 1];
-
-            if (same(s->v[0], v1) && same(s->v[1], v2)) {
-                v = s->value;
-                break;
-            }
-        }
-    }
+    if ((f = family_find(m, name)))
+        s = sample_find(f, v1, v2);
+    v = s ? s->value : 0;
     pthread_mutex_unlock(&m->lock);
     return v;
 }

@@ -97,6 +97,12 @@ produced=$(awk '/^router_messages_produced_total\{/ {s += $2} END {print s+0}' \
 [ "$produced" = "$EXPECTED" ] ||
     check_failed "sum of produced_total $produced, want $EXPECTED"
 log "metrics: consumed $consumed, produced $produced"
+# /stats: the same figures as JSON.
+expect_status 200 GET /stats
+jq -e --argjson n "$COUNT" '.consumed == $n and
+    ([.metrics.router_messages_consumed_total[] |
+      select(.topic == "e2e.src") | .value] == [$n])' "$WORK/body" \
+    >/dev/null || check_failed "/stats figures: $(head -c 300 "$WORK/body")"
 
 expect_status 200 GET '/anomalies?reason=not_json&limit=5'
 jq -e '.returned > 0 and .returned <= 5 and
@@ -132,12 +138,17 @@ jq -e '.line == 2 and .column > 0' "$WORK/body" >/dev/null ||
     check_failed "syntax error without line/column: $(cat "$WORK/body")"
 expect_status 200 POST /rules/validate -H "Authorization: Bearer $TOKEN" \
     --data-binary @"$RULES_COPY"
+jq -e '.valid == true and .routes == 10' "$WORK/body" >/dev/null ||
+    check_failed "validate of good rules: $(cat "$WORK/body")"
 expect_status 200 GET /rules
 [ "$(jq -r .version "$WORK/body")" = 1 ] ||
     check_failed "a rejected body changed the rules version"
 cmp -s "$RULES" "$RULES_COPY" || check_failed "a rejected body was persisted"
 expect_status 200 POST /rules/reload -H "Authorization: Bearer $TOKEN"
 [ "$(jq -r .version "$WORK/body")" = 2 ] || check_failed "reload version"
+[ "$(jq -r .checksum "$WORK/body")" = \
+  "$(sha256sum "$RULES_COPY" | cut -d' ' -f1)" ] ||
+    check_failed "reload checksum is not the file's sha256"
 
 # --- garbage storm ----------------------------------------------------------
 # 10,000 requests of garbage on raw connections (bash /dev/tcp): random
@@ -195,6 +206,9 @@ jq 'del(.routes[9])' "$RULES" >"$WORK/new.json"
 expect_status 200 PUT /rules -H "Authorization: Bearer $TOKEN" \
     --data-binary @"$WORK/new.json"
 [ "$(jq -r .version "$WORK/body")" = 4 ] || check_failed "PUT version"
+[ "$(jq -r .checksum "$WORK/body")" = \
+  "$(sha256sum "$WORK/new.json" | cut -d' ' -f1)" ] ||
+    check_failed "PUT checksum is not the body's sha256"
 cmp -s "$WORK/new.json" "$RULES_COPY" ||
     check_failed "PUT did not persist the body to the rules file"
 stop_router 15

@@ -37,7 +37,6 @@ produce_range 1 "$HALF" || fail "could not produce the backlog"
 log "backlog: $HALF messages, $HALF more while reloading"
 
 start_admin_router "$WORK/rules.json"
-PORT=$ADMIN
 
 # The second half arrives while the rules change.
 produce_range $((HALF + 1)) "$N" &
@@ -48,14 +47,14 @@ for i in $(seq 1 $RELOADS); do
     f=$WORK/b.json
     [ $((i % 2)) = 0 ] && f=$WORK/a.json
     code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-        --data-binary @"$f" "http://127.0.0.1:$PORT/rules")
+        --data-binary @"$f" "$URL/rules")
     [ "$code" = 200 ] && ok=$((ok + 1))
     sleep 0.05
 done
 wait "$PRODUCER" || check_failed "producing the second half failed"
 forget "$PRODUCER"
 [ "$ok" = $RELOADS ] || check_failed "only $ok of $RELOADS reloads answered 200"
-version=$(curl -s "http://127.0.0.1:$PORT/rules" | jq .version)
+version=$(curl -s "$URL/rules" | jq .version)
 [ "$version" = $((RELOADS + 1)) ] || check_failed "rules version $version, want $((RELOADS + 1))"
 
 # Wait until every message is in one pair (out.a + out.b count N each

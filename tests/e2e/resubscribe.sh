@@ -36,13 +36,12 @@ wait_count() { # wait_count TOPIC N
 }
 
 start_admin_router "$WORK/rules.json"
-PORT=$ADMIN
 
 wait_count o.all 100 || check_failed "s.one was not routed"
 sleep 1
 [ "$(count o.all)" = 100 ] || check_failed "s.two routed before it was a source"
 code=$(curl -s -o "$WORK/put.out" -w '%{http_code}' -X PUT \
-    --data-binary @"$WORK/rules2.json" "http://127.0.0.1:$PORT/rules")
+    --data-binary @"$WORK/rules2.json" "$URL/rules")
 [ "$code" = 200 ] || check_failed "PUT: $code $(cat "$WORK/put.out")"
 wait_count o.all 200 || check_failed "s.two not routed after the reload"
 wait_count o.new 100 || check_failed "new destination o.new not fed"
