@@ -31,7 +31,7 @@ RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_set.c \
                rules/rules_cond.c rules/rules_match.c rules/rules_tmpl.c \
                rules/rules_eval.c
 CORE_SRC    := src/log.c src/tracker.c src/metrics.c src/anomalies.c \
-               src/sha256.c
+               src/sha256.c src/utf8.c
 PROC_SRC    := src/pipeline.c src/pipeline_route.c src/pipeline_parts.c \
                src/pipeline_stats.c src/demo.c \
                src/options.c src/control.c src/admin.c
@@ -67,10 +67,10 @@ $(BUILD)/test_rules: $(call obj,tests/test_rules.c $(RULES_SRC))
 $(BUILD)/test_tracker: $(call obj,tests/test_tracker.c src/tracker.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c)
+$(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c src/utf8.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c)
+$(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c src/utf8.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c)

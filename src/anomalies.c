@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* One remembered dead letter. Its strings are UTF-8 cleaned copies that
  * live in buf, one allocation per entry. */
 typedef struct slot {
@@ -55,60 +57,16 @@ void anomalies_destroy(anomalies_t *a)
     free(a);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len, i;
-    uint32_t c;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        len = 2, c = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        len = 3, c = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        len = 4, c = p[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-        (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /* Write a NUL-terminated UTF-8 copy of the n bytes at p at *o (room for
  * 3 * n + 1 bytes) and advance *o past it: invalid bytes and NULs become
  * U+FFFD. Returns the copy, NULL for p == NULL. */
 static const char *clean(char **out, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    char *start = *out, *o = start;
+    char *start = *out;
 
     if (!p)
         return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t l = s[i] ? utf8_len(s + i, n - i) : 0;
-
-        if (l == 0) {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(o, s + i, l);
-            o += l;
-            i += l;
-        }
-    }
-    *o++ = '\0';
-    *out = o;
+    *out += utf8_clean(p, n, start) + 1;
     return start;
 }
 

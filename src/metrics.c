@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* One labelled value. */
 typedef struct sample {
     char *v[2];         /* label values (owned), NULL past nlabels */
@@ -403,51 +405,17 @@ char *metrics_render_text(metrics_t *m)
     return b.s;
 }
 
-/* Length of the valid UTF-8 sequence starting at p (NUL-terminated), 0
- * if it is not one. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    size_t len;
-
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] < 0xc2 || p[0] > 0xf4)
-        return 0;
-    len = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
-        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
-        return 0; /* overlong, surrogate, above U+10FFFF */
-    return len;
-}
-
 /* A JSON string of v. Label values are not checked when set: invalid
  * UTF-8 becomes U+FFFD rather than failing the whole rendering. NULL when
  * out of memory. */
 static json_t *json_label(const char *v)
 {
-    const unsigned char *p = (const unsigned char *)v;
     json_t *j = json_string(v);
-    char *c, *o;
+    char *c;
 
     if (j || !(c = malloc(strlen(v) * 3 + 1)))
         return j;
-    for (o = c; *p;) {
-        size_t l = utf8_seq(p);
-
-        if (l == 0) {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
-            p++;
-        } else {
-            memcpy(o, p, l);
-            o += l;
-            p += l;
-        }
-    }
-    *o = '\0';
+    utf8_clean(v, strlen(v), c);
     j = json_string(c);
     free(c);
     return j;
