@@ -95,9 +95,9 @@ $(BUILD)/bench/router-bench: $(call obj,$(BENCH_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 # Unit tests of the harness's assumptions (event sizes, expected counts,
-# socket byte counters).
+# socket byte counters) and of its report.
 $(BUILD)/test_bench: $(call obj,bench/test_bench.c bench/bench_data.c \
-                     bench/bench_proc.c $(RULES_SRC))
+                     bench/bench_proc.c bench/bench_report.c $(RULES_SRC))
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 bench: deps

@@ -74,7 +74,7 @@ double bench_proc_cpu(pid_t pid);
 
 /* Bytes received and sent (acknowledged) over every TCP socket of process
  * pid, from the kernel's tcp_info (sock_diag netlink). Returns 0, or -1
- * with errstr. */
+ * with errstr and both set to 0 (unknown). */
 int bench_tcp_bytes(pid_t pid, uint64_t *rx, uint64_t *tx, char *errstr,
                     size_t errstr_size);
 
@@ -123,6 +123,10 @@ typedef struct bench_props {
 /* Append "k=v" (not copied: must outlive the props). Returns 0, or -1 when
  * full. */
 int bench_props_add(bench_props_t *p, const char *kv);
+
+/* An -X argument: "consumer.k=v" to c, "producer.k=v" to p, "k=v" to both
+ * (not copied). Returns 0, or -1 when a list is full. */
+int bench_props_add_x(bench_props_t *c, bench_props_t *p, const char *arg);
 
 /* A Kafka client of type with bootstrap bs and props; quiet logging.
  * stats_cb, when set, gets librdkafka statistics every 100 ms. Returns

@@ -80,16 +80,7 @@ static int parse_child_opts(int argc, char **argv, child_opts_t *o)
         } else if (!strcmp(a, "--seed")) {
             o->seed = strtoull(v, NULL, 10);
         } else if (!strcmp(a, "-X")) {
-            int rc;
-
-            if (!strncmp(v, "consumer.", 9))
-                rc = bench_props_add(&o->cprops, v + 9);
-            else if (!strncmp(v, "producer.", 9))
-                rc = bench_props_add(&o->pprops, v + 9);
-            else
-                rc = bench_props_add(&o->cprops, v) ||
-                     bench_props_add(&o->pprops, v);
-            if (rc)
+            if (bench_props_add_x(&o->cprops, &o->pprops, v))
                 goto usage;
         } else {
             goto usage;
@@ -178,6 +169,65 @@ static void settle_stats(rd_kafka_t *cons, rd_kafka_t *prod)
         if (prod)
             rd_kafka_poll(prod, cons ? 0 : 20);
     }
+}
+
+/* Marks of a drain: when 10% and 90% of the messages had come through,
+ * with the process's CPU seconds then. */
+typedef struct marks {
+    double t_first, t10, t90, cpu10, cpu90;
+    long n10, n90;
+} marks_t;
+
+static void mark(marks_t *m, long got, long count)
+{
+    if (m->t_first == 0 && got > 0)
+        m->t_first = bench_now();
+    if (!m->n10 && got >= count / 10) {
+        m->t10 = bench_now();
+        m->cpu10 = bench_proc_cpu(getpid());
+        m->n10 = got;
+    }
+    if (!m->n90 && got >= count - count / 10) {
+        m->t90 = bench_now();
+        m->cpu90 = bench_proc_cpu(getpid());
+        m->n90 = got;
+    }
+}
+
+/* Consume count messages from rkqu in batches (or as many as come within
+ * CHILD_TIMEOUT_S), calling each (when set) on every message without error
+ * before it is freed, and serving serve (a producer, or NULL) after every
+ * batch. Fills m and *bytes (value + key). Returns the messages consumed. */
+static long drain(rd_kafka_queue_t *rkqu, long count,
+                  void (*each)(const rd_kafka_message_t *, void *), void *ctx,
+                  rd_kafka_t *serve, marks_t *m, uint64_t *bytes)
+{
+    rd_kafka_message_t *msgs[CONSUME_BATCH];
+    double end = bench_now() + CHILD_TIMEOUT_S;
+    long got = 0;
+
+    while (got < count && bench_now() < end) {
+        /* Never ask for more than is left: a batch call waits for a full
+         * batch until its timeout. */
+        size_t want =
+            count - got < CONSUME_BATCH ? (size_t)(count - got) : CONSUME_BATCH;
+        ssize_t n = rd_kafka_consume_batch_queue(rkqu, 100, msgs, want);
+
+        for (ssize_t i = 0; i < n; i++) {
+            if (!msgs[i]->err) {
+                got++;
+                *bytes += msgs[i]->len + msgs[i]->key_len;
+                if (each)
+                    each(msgs[i], ctx);
+            }
+            rd_kafka_message_destroy(msgs[i]);
+        }
+        if (n > 0)
+            mark(m, got, count);
+        if (serve)
+            rd_kafka_poll(serve, 0);
+    }
+    return got;
 }
 
 /* ---- mock ------------------------------------------------------------- */
@@ -347,64 +397,23 @@ out:
 
 /* ---- consume ---------------------------------------------------------- */
 
-/* Marks of a drain: when 10% and 90% of the messages had come through,
- * with the process's CPU seconds then. */
-typedef struct marks {
-    double t_first, t10, t90, cpu10, cpu90;
-    long n10, n90;
-} marks_t;
-
-static void mark(marks_t *m, long got, long count)
-{
-    if (m->t_first == 0 && got > 0)
-        m->t_first = bench_now();
-    if (!m->n10 && got >= count / 10) {
-        m->t10 = bench_now();
-        m->cpu10 = bench_proc_cpu(getpid());
-        m->n10 = got;
-    }
-    if (!m->n90 && got >= count - count / 10) {
-        m->t90 = bench_now();
-        m->cpu90 = bench_proc_cpu(getpid());
-        m->n90 = got;
-    }
-}
-
 int bench_cmd_consume(int argc, char **argv)
 {
-    rd_kafka_message_t *msgs[CONSUME_BATCH];
     child_opts_t o;
     stats_bytes_t sb = {0, 0};
     rd_kafka_queue_t *rkqu = NULL;
     rd_kafka_t *rk;
     marks_t m = {0, 0, 0, 0, 0, 0, 0};
-    long got = 0;
+    long got;
     uint64_t bytes = 0;
-    double t_last, end;
+    double t_last;
     int rc = 1;
 
     if (parse_child_opts(argc, argv, &o))
         return 2;
     if (!(rk = start_consumer(&o, &sb, &rkqu)))
         return 1;
-    end = bench_now() + CHILD_TIMEOUT_S;
-    while (got < o.count && bench_now() < end) {
-        /* Never ask for more than is left: a batch call waits for a full
-         * batch until its timeout. */
-        size_t want = o.count - got < CONSUME_BATCH ? (size_t)(o.count - got)
-                                                    : CONSUME_BATCH;
-        ssize_t n = rd_kafka_consume_batch_queue(rkqu, 100, msgs, want);
-
-        for (ssize_t i = 0; i < n; i++) {
-            if (!msgs[i]->err) {
-                got++;
-                bytes += msgs[i]->len + msgs[i]->key_len;
-            }
-            rd_kafka_message_destroy(msgs[i]);
-        }
-        if (n > 0)
-            mark(&m, got, o.count);
-    }
+    got = drain(rkqu, o.count, NULL, NULL, NULL, &m, &bytes);
     t_last = bench_now();
     if (got < o.count) {
         fprintf(stderr, "consume: %ld of %ld messages\n", got, o.count);
@@ -428,18 +437,38 @@ out:
 
 /* ---- copy ------------------------------------------------------------- */
 
+/* The copy loop's producer: each consumed message is produced again. */
+typedef struct copier {
+    rd_kafka_t *prod;      /* the producer */
+    rd_kafka_topic_t *rkt; /* the destination */
+    long errors;           /* failed produce calls and delivery reports */
+} copier_t;
+
+static void copy_one(const rd_kafka_message_t *rkm, void *opaque)
+{
+    copier_t *cp = opaque;
+
+    /* A plain copy: the payload is copied, the consumed message freed at
+     * once. */
+    if (produce_one(cp->prod, cp->rkt, RD_KAFKA_MSG_F_COPY, rkm->payload,
+                    rkm->len, rkm->key, rkm->key_len, 0, &cp->errors)) {
+        fprintf(stderr, "copy: produce failed\n");
+        cp->errors++;
+    }
+}
+
 int bench_cmd_copy(int argc, char **argv)
 {
-    rd_kafka_message_t *msgs[CONSUME_BATCH];
     child_opts_t o;
     stats_bytes_t csb = {0, 0}, psb = {0, 0};
     rd_kafka_queue_t *rkqu = NULL;
-    rd_kafka_t *cons = NULL, *prod = NULL;
-    rd_kafka_topic_t *rkt = NULL;
+    rd_kafka_t *cons = NULL;
+    copier_t cp = {NULL, NULL, 0};
+    marks_t m = {0, 0, 0, 0, 0, 0, 0};
     char errstr[512];
-    long got = 0, errors = 0;
+    long got;
     uint64_t bytes = 0;
-    double t_first = 0, t_last, end;
+    double t_last;
     int rc = 1;
 
     if (parse_child_opts(argc, argv, &o))
@@ -448,57 +477,33 @@ int bench_cmd_copy(int argc, char **argv)
         fprintf(stderr, "copy: -d DEST missing\n");
         return 2;
     }
-    prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb, &psb,
-                        errstr, sizeof(errstr));
-    if (!prod) {
+    cp.prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb, &psb,
+                           errstr, sizeof(errstr));
+    if (!cp.prod) {
         fprintf(stderr, "copy: %s\n", errstr);
         return 1;
     }
-    if (!(rkt = rd_kafka_topic_new(prod, o.dest, NULL)) ||
+    if (!(cp.rkt = rd_kafka_topic_new(cp.prod, o.dest, NULL)) ||
         !(cons = start_consumer(&o, &csb, &rkqu)))
         goto out;
-    end = bench_now() + CHILD_TIMEOUT_S;
-    while (got < o.count && bench_now() < end) {
-        size_t want = o.count - got < CONSUME_BATCH ? (size_t)(o.count - got)
-                                                    : CONSUME_BATCH;
-        ssize_t n = rd_kafka_consume_batch_queue(rkqu, 100, msgs, want);
-
-        for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = msgs[i];
-
-            if (!m->err) {
-                if (got++ == 0)
-                    t_first = bench_now();
-                bytes += m->len + m->key_len;
-                /* A plain copy: the payload is copied, the consumed
-                 * message freed at once. */
-                if (produce_one(prod, rkt, RD_KAFKA_MSG_F_COPY, m->payload,
-                                m->len, m->key, m->key_len, 0, &errors)) {
-                    fprintf(stderr, "copy: produce failed\n");
-                    errors++;
-                }
-            }
-            rd_kafka_message_destroy(m);
-        }
-        rd_kafka_poll(prod, 0);
-    }
+    got = drain(rkqu, o.count, copy_one, &cp, cp.prod, &m, &bytes);
     if (got < o.count) {
         fprintf(stderr, "copy: %ld of %ld messages\n", got, o.count);
         goto out;
     }
-    if (rd_kafka_flush(prod, (int)(CHILD_TIMEOUT_S * 1000)) != 0) {
+    if (rd_kafka_flush(cp.prod, (int)(CHILD_TIMEOUT_S * 1000)) != 0) {
         fprintf(stderr, "copy: flush timed out\n");
         goto out;
     }
     t_last = bench_now();
-    settle_stats(cons, prod);
+    settle_stats(cons, cp.prod);
     printf("result msgs=%ld bytes=%" PRIu64 " errors=%ld t_first=%.6f "
            "t_last=%.6f rx=%" PRIu64 " tx=%" PRIu64 "\n",
-           got, bytes, errors, t_first, t_last, csb.rx + psb.rx,
+           got, bytes, cp.errors, m.t_first, t_last, csb.rx + psb.rx,
            csb.tx + psb.tx);
     fflush(stdout);
     wait_stdin_eof();
-    rc = errors ? 1 : 0;
+    rc = cp.errors ? 1 : 0;
 out:
     if (rkqu)
         rd_kafka_queue_destroy(rkqu);
@@ -506,9 +511,9 @@ out:
         rd_kafka_consumer_close(cons);
         rd_kafka_destroy(cons);
     }
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
-    if (prod)
-        rd_kafka_destroy(prod);
+    if (cp.rkt)
+        rd_kafka_topic_destroy(cp.rkt);
+    if (cp.prod)
+        rd_kafka_destroy(cp.prod);
     return rc;
 }

@@ -17,6 +17,15 @@ int bench_props_add(bench_props_t *p, const char *kv)
     return 0;
 }
 
+int bench_props_add_x(bench_props_t *c, bench_props_t *p, const char *arg)
+{
+    if (!strncmp(arg, "consumer.", 9))
+        return bench_props_add(c, arg + 9);
+    if (!strncmp(arg, "producer.", 9))
+        return bench_props_add(p, arg + 9);
+    return bench_props_add(c, arg) || bench_props_add(p, arg) ? -1 : 0;
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
@@ -278,8 +287,10 @@ int bench_latency(const char *bs, const char *src, size_t size,
         while (produced < due) {
             size_t kl;
 
-            if (bench_gen_next(&g, bench_now_us(), val, key, &kl) < 0)
+            if (bench_gen_next(&g, bench_now_us(), val, key, &kl) < 0) {
+                snprintf(errstr, errstr_size, "bad event size %zu", size);
                 goto out;
+            }
             if (rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(src),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_VALUE(val, size),

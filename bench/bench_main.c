@@ -189,8 +189,9 @@ static int run_group(bench_t *b, bench_group_t *g)
         summarize(samples[j], reps, r);
         if (jobs[j].kind == JOB_CONSUME)
             consume = r;
+        /* Only from counters that all were read (0: unknown). */
         if (jobs[j].kind == JOB_ROUTER && r->ok && consume && consume->ok &&
-            r->readback) {
+            consume->rx + consume->tx && r->routed_rw && r->readback) {
             r->direct = (uint64_t)BENCH_NTYPES * (consume->rx + consume->tx);
             r->fanout =
                 (double)r->direct / (double)(r->routed_rw + r->readback);
@@ -402,19 +403,8 @@ static int parse(bench_t *b, int argc, char **argv)
             b->gp = v;
         else if (!strcmp(a, "--router-arg") && b->nrargs < 32)
             b->rargs[b->nrargs++] = v;
-        else if (!strcmp(a, "-X")) {
-            int rc;
-
-            if (!strncmp(v, "consumer.", 9))
-                rc = bench_props_add(&b->cprops, v + 9);
-            else if (!strncmp(v, "producer.", 9))
-                rc = bench_props_add(&b->pprops, v + 9);
-            else
-                rc = bench_props_add(&b->cprops, v) ||
-                     bench_props_add(&b->pprops, v);
-            if (rc)
-                goto bad;
-        } else
+        else if (strcmp(a, "-X") ||
+                 bench_props_add_x(&b->cprops, &b->pprops, v))
             goto bad;
         if (np < 0 || nr < 0 || ns < 0)
             goto bad;
@@ -465,8 +455,9 @@ bad:
     return -1;
 }
 
-/* Append the default props that the user did not override. */
-static void defaults(bench_props_t *p, const char *const *d)
+/* Append the default props that the user did not override. Returns 0, or
+ * -1 (said) when p is full: every tool must get the same settings. */
+static int defaults(bench_props_t *p, const char *const *d)
 {
     for (size_t i = 0; d[i]; i++) {
         size_t n = strcspn(d[i], "=") + 1;
@@ -475,9 +466,12 @@ static void defaults(bench_props_t *p, const char *const *d)
         for (size_t j = 0; j < p->n; j++)
             if (!strncmp(p->v[j], d[i], n))
                 set = 1;
-        if (!set)
-            bench_props_add(p, d[i]);
+        if (!set && bench_props_add(p, d[i])) {
+            fprintf(stderr, "router-bench: too many -X settings\n");
+            return -1;
+        }
     }
+    return 0;
 }
 
 static int router_knows_admin(const char *router)
@@ -539,10 +533,10 @@ int main(int argc, char **argv)
         return bench_cmd_copy(argc - 1, argv + 1);
     if (parse(&b, argc, argv))
         return 2;
-    defaults(&b.cprops, default_cprops);
-    defaults(&b.pprops, default_pprops);
-    for (size_t i = 0; preload_props[i]; i++)
-        bench_props_add(&b.preload, preload_props[i]);
+    if (defaults(&b.cprops, default_cprops) ||
+        defaults(&b.pprops, default_pprops) ||
+        defaults(&b.preload, preload_props))
+        return 2;
     n = readlink("/proc/self/exe", b.self, sizeof(b.self) - 1);
     if (n <= 0) {
         perror("router-bench: /proc/self/exe");

@@ -301,7 +301,8 @@ double bench_proc_cpu(pid_t pid)
 
 /* ---- TCP byte counters ------------------------------------------------ */
 
-/* The socket inodes of pid, sorted; *n set. NULL when none or on error. */
+/* The socket inodes of pid; *n set. NULL when none or on error (never a
+ * partial list: that would undercount). */
 static unsigned long *socket_inodes(pid_t pid, size_t *n)
 {
     char path[64], link[64], name[400];
@@ -328,8 +329,12 @@ static unsigned long *socket_inodes(pid_t pid, size_t *n)
             size_t ncap = cap ? cap * 2 : 64;
             unsigned long *nv = realloc(v, ncap * sizeof(*v));
 
-            if (!nv)
+            if (!nv) {
+                free(v);
+                v = NULL;
+                *n = 0;
                 break;
+            }
             v = nv;
             cap = ncap;
         }
@@ -430,6 +435,7 @@ int bench_tcp_bytes(pid_t pid, uint64_t *rx, uint64_t *tx, char *errstr,
     if (diag_family(AF_INET, inodes, n, rx, tx) != 0 ||
         diag_family(AF_INET6, inodes, n, rx, tx) != 0) {
         snprintf(errstr, errstr_size, "sock_diag: %s", strerror(errno));
+        *rx = *tx = 0; /* unknown, not a partial sum */
         rc = -1;
     }
     free(inodes);

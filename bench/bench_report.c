@@ -33,6 +33,21 @@ static double ratio(double a, double b)
     return a > 0 && b > 0 ? a / b : NAN;
 }
 
+/* r's msgs/s over tool's on the same backlog, NaN when tool has none. */
+static double vs(const bench_result_t *res, size_t n, const bench_result_t *r,
+                 const char *tool)
+{
+    const bench_result_t *t = find(res, n, r->group, tool, 0);
+
+    return t ? ratio(r->msgs_s, t->msgs_s) : NAN;
+}
+
+/* The fan-out ratio of r, NaN when not measured. */
+static double fanout(const bench_result_t *r)
+{
+    return r->fanout > 0 ? r->fanout : NAN;
+}
+
 /* The base router run: 16 partitions, 100 rules, 200 B when there is one,
  * else the first router run with 100 rules, else the first at all. */
 static const bench_result_t *base_run(const bench_result_t *res, size_t n)
@@ -75,8 +90,6 @@ static void print_table(const bench_result_t *res, size_t n)
            "\n");
     for (size_t i = 0; i < n; i++) {
         const bench_result_t *r = &res[i];
-        const bench_result_t *cp = find(res, n, r->group, "copy", 0);
-        const bench_result_t *cc = find(res, n, r->group, "copy-c", 0);
         char a[13][32];
 
         if (!r->ok) {
@@ -85,53 +98,69 @@ static void print_table(const bench_result_t *res, size_t n)
                    r->parts, r->rules ? "" : "-", r->size, r->msgs, r->tool);
             continue;
         }
-        printf("| %d | %s | %d | %ld | %s | %s | %s | %s | %s | %s | %s | "
-               "%s | %s | %s | %s | %s | %s |\n",
-               r->parts, r->rules ? fmt(a[0], 32, 0, r->rules) : "-", r->size,
-               r->msgs, r->tool, fmt(a[1], 32, 0, r->msgs_s),
-               fmt(a[2], 32, 1, r->mb_s),
-               fmt(a[3], 32, 0, r->msgs_s / r->parts),
-               fmt(a[4], 32, 2, r->mb_s / r->parts),
-               fmt(a[5], 32, 2, r->cpu_per_m),
-               fmt(a[6], 32, 0, r->rss_kb / 1024.0),
-               fmt(a[7], 32, 2, cp ? ratio(r->msgs_s, cp->msgs_s) : NAN),
-               fmt(a[8], 32, 2, cc ? ratio(r->msgs_s, cc->msgs_s) : NAN),
-               fmt(a[9], 32, 1, r->p50), fmt(a[10], 32, 1, r->p99),
-               fmt(a[11], 32, 2, r->fanout > 0 ? r->fanout : NAN),
-               fmt(a[12], 32, 2, r->mock_util > 0 ? r->mock_util : NAN));
+        printf(
+            "| %d | %s | %d | %ld | %s | %s | %s | %s | %s | %s | %s | "
+            "%s | %s | %s | %s | %s | %s |\n",
+            r->parts, r->rules ? fmt(a[0], 32, 0, r->rules) : "-", r->size,
+            r->msgs, r->tool, fmt(a[1], 32, 0, r->msgs_s),
+            fmt(a[2], 32, 1, r->mb_s), fmt(a[3], 32, 0, r->msgs_s / r->parts),
+            fmt(a[4], 32, 2, r->mb_s / r->parts),
+            fmt(a[5], 32, 2, r->cpu_per_m),
+            fmt(a[6], 32, 0, r->rss_kb / 1024.0),
+            fmt(a[7], 32, 2, vs(res, n, r, "copy")),
+            fmt(a[8], 32, 2, vs(res, n, r, "copy-c")), fmt(a[9], 32, 1, r->p50),
+            fmt(a[10], 32, 1, r->p99), fmt(a[11], 32, 2, fanout(r)),
+            fmt(a[12], 32, 2, r->mock_util > 0 ? r->mock_util : NAN));
     }
+}
+
+/* One row of the targets table: the figure (decimals, then unit), the
+ * goal and whether it is met; a figure that is missing (NaN) is "-" and
+ * "not measured", never met or missed. goal "" for an informative row. */
+static void target_row(const char *what, double v, const char *unit,
+                       const char *goal, int met)
+{
+    char fig[32];
+
+    printf("| %s | %s%s | %s | %s |\n", what, fmt(fig, sizeof(fig), 2, v),
+           isnan(v) ? "" : unit, goal,
+           isnan(v) ? "not measured"
+           : !*goal ? ""
+           : met    ? "met"
+                    : "MISSED");
 }
 
 static void print_targets(const bench_result_t *res, size_t n,
                           const bench_result_t *base)
 {
-    const bench_result_t *cp, *cc, *co, *pr;
-    double tput, cpu, budget;
+    const bench_result_t *co, *pr;
+    char what[128], a[2][32];
+    double tput, cpu, fan;
 
     if (!base) {
         printf("\nNo router run completed: no target can be checked.\n");
         return;
     }
-    cp = find(res, n, base->group, "copy", 0);
-    cc = find(res, n, base->group, "copy-c", 0);
     co = find(res, n, base->group, "consume", 0);
     pr = find(res, n, base->group, "produce", 0);
-    tput = ratio(base->msgs_s, cp ? cp->msgs_s : 0);
-    budget = co && pr ? co->cpu_per_m + pr->cpu_per_m : NAN;
-    cpu = ratio(base->cpu_per_m, budget);
+    tput = vs(res, n, base, "copy");
+    cpu =
+        ratio(base->cpu_per_m, co && pr ? co->cpu_per_m + pr->cpu_per_m : NAN);
+    fan = fanout(base);
     printf("\nTargets (router, %d partitions, %d rules, %d B):\n\n",
            base->parts, base->rules, base->size);
     printf("| target | figure | goal | |\n|:--|--:|--:|:--|\n");
-    printf("| msg/s vs plain copy (kcat pipe) | %.2fx | >= 1.5x | %s |\n", tput,
-           tput >= 1.5 ? "met" : "MISSED");
-    printf("| msg/s vs C copy loop (informative) | %.2fx | | |\n",
-           ratio(base->msgs_s, cc ? cc->msgs_s : 0));
-    printf("| CPU/M msgs vs consume-only + produce-only (%.2f + %.2f s) | "
-           "%.2fx | <= 1.5x | %s |\n",
-           co ? co->cpu_per_m : NAN, pr ? pr->cpu_per_m : NAN, cpu,
-           cpu <= 1.5 ? "met" : "MISSED");
-    printf("| fan-out IO ratio, K=%d | %.2f | >= 3 | %s |\n", BENCH_NTYPES,
-           base->fanout, base->fanout >= 3 ? "met" : "MISSED");
+    target_row("msg/s vs plain copy (kcat pipe)", tput, "x", ">= 1.5x",
+               tput >= 1.5);
+    target_row("msg/s vs C copy loop (informative)", vs(res, n, base, "copy-c"),
+               "x", "", 0);
+    snprintf(what, sizeof(what),
+             "CPU/M msgs vs consume-only + produce-only (%s + %s s)",
+             fmt(a[0], sizeof(a[0]), 2, co ? co->cpu_per_m : NAN),
+             fmt(a[1], sizeof(a[1]), 2, pr ? pr->cpu_per_m : NAN));
+    target_row(what, cpu, "x", "<= 1.5x", cpu <= 1.5);
+    snprintf(what, sizeof(what), "fan-out IO ratio, K=%d", BENCH_NTYPES);
+    target_row(what, fan, "", ">= 3", fan >= 3);
     if (base->direct)
         printf("\nFan-out IO (TCP bytes on the clients' sockets): %d direct "
                "consumers each reading the source: %.1f MB; with the router: "
@@ -161,8 +190,6 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                "fanout_readback_bytes,fanout_io_ratio\n");
     for (size_t i = 0; i < n; i++) {
         const bench_result_t *r = &res[i];
-        const bench_result_t *cp = find(res, n, r->group, "copy", 0);
-        const bench_result_t *cc = find(res, n, r->group, "copy-c", 0);
 
         fprintf(f,
                 "%d,%d,%d,%ld,%s,%d,%d,%ld,%.4f,%.4f,%.1f,%.1f,%.1f,%.3f,"
@@ -173,11 +200,14 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                 r->win_msgs, r->secs, r->drain_s, r->msgs_s, r->msgs_s_min,
                 r->msgs_s_max, r->mb_s, r->msgs_s / r->parts,
                 r->mb_s / r->parts, r->cpu_s, r->cpu_per_m, r->cpu_total_s,
-                r->rss_kb, r->mock_util,
-                cp ? ratio(r->msgs_s, cp->msgs_s) : NAN,
-                cc ? ratio(r->msgs_s, cc->msgs_s) : NAN, r->p50, r->p99,
-                r->pmax, r->rx, r->tx, r->srx, r->stx, r->direct, r->routed_rw,
-                r->readback, r->fanout);
+                r->rss_kb, r->mock_util, vs(res, n, r, "copy"),
+                vs(res, n, r, "copy-c"), r->p50, r->p99, r->pmax, r->rx, r->tx,
+                r->srx, r->stx, r->direct, r->routed_rw, r->readback,
+                r->fanout);
+    }
+    if (ferror(f)) {
+        fclose(f);
+        return -1;
     }
     return fclose(f);
 }
@@ -395,14 +425,15 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
         cp = find(res, n, base->group, "copy", 0);
         co = find(res, n, base->group, "consume", 0);
     }
-    if (!base || !cp || !co || !base->fanout)
+    /* A figure not measured is "nan" (and the status -1), never 0. */
+    if (!base || !cp || !co || isnan(base->cpu_per_m) || isnan(fanout(base)))
         rc = -1;
     printf("bench router_msgs_per_s=%.0f copy_msgs_per_s=%.0f "
            "consume_msgs_per_s=%.0f ratio_vs_copy=%.2f "
            "cpu_s_per_million=%.2f fanout_io_ratio=%.2f\n",
-           base ? base->msgs_s : 0, cp ? cp->msgs_s : 0, co ? co->msgs_s : 0,
-           base && cp ? ratio(base->msgs_s, cp->msgs_s) : 0,
-           base ? base->cpu_per_m : 0, base ? base->fanout : 0);
+           base ? base->msgs_s : NAN, cp ? cp->msgs_s : NAN,
+           co ? co->msgs_s : NAN, base ? vs(res, n, base, "copy") : NAN,
+           base ? base->cpu_per_m : NAN, base ? fanout(base) : NAN);
     fflush(stdout);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static void arg_props(args_t *a, const bench_props_t *p, const char *prefix)
     }
 }
 
-/* The value of key in a "result k=v ..." line, or -1. */
+/* The value of key in a "result k=v ..." line, or NaN. */
 static double kv(const char *line, const char *key)
 {
     char pat[64];
@@ -105,7 +106,17 @@ static double kv(const char *line, const char *key)
 
     snprintf(pat, sizeof(pat), " %s=", key);
     p = strstr(line, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+/* The librdkafka statistics byte counts of a result line into r (0 when
+ * missing: unknown). */
+static void kv_stats(const char *line, bench_result_t *r)
+{
+    double rx = kv(line, "rx"), tx = kv(line, "tx");
+
+    r->srx = rx >= 0 ? (uint64_t)rx : 0;
+    r->stx = tx >= 0 ? (uint64_t)tx : 0;
 }
 
 /* ---- the mock cluster ------------------------------------------------- */
@@ -185,7 +196,8 @@ typedef struct landing {
 } landing_t;
 
 /* CPU seconds used so far by the processes of kids: /proc for those
- * running, the final rusage for those that ended (reaped here). */
+ * running, the final rusage for those that ended (reaped here). NaN when
+ * one that runs cannot be read. */
 static double kids_cpu(bench_child_t *kids, int n)
 {
     double sum = 0;
@@ -199,7 +211,9 @@ static double kids_cpu(bench_child_t *kids, int n)
             bench_child_wait(&kids[i], 0);
         if (kids[i].pid == 0)
             c = bench_ru_cpu(&kids[i].ru);
-        sum += c > 0 ? c : 0;
+        if (c < 0)
+            return NAN;
+        sum += c;
     }
     return sum;
 }
@@ -287,6 +301,69 @@ static int child_finish(bench_child_t *c, char *line, size_t size, uint64_t *rx,
     return rc;
 }
 
+/* The arguments of a `router-bench produce` child writing g's events to
+ * topic with props. */
+static void produce_args(args_t *a, bench_t *b, bench_group_t *g,
+                         const char *topic, const bench_props_t *props)
+{
+    arg(a, "%s", b->self);
+    arg(a, "produce");
+    arg(a, "-b");
+    arg(a, "%s", b->bs);
+    arg(a, "-t");
+    arg(a, "%s", topic);
+    arg(a, "-n");
+    arg(a, "%ld", g->msgs);
+    arg(a, "--size");
+    arg(a, "%d", g->size);
+    arg(a, "--seed");
+    arg(a, "1");
+    arg_props(a, props, "producer.");
+}
+
+/* Create a fresh destination "bench.<kind>.<run>" (into topic) with g's
+ * partitions and watch it. Returns the watch, or NULL (said). */
+static bench_watch_t *dest_new(bench_t *b, bench_group_t *g, const char *kind,
+                               char *topic, size_t size)
+{
+    char errstr[512];
+    const char *tp = topic;
+    bench_watch_t *w;
+
+    snprintf(topic, size, "bench.%s.%d", kind, ++b->run);
+    if (bench_topic_create(b, topic, g->parts))
+        return NULL;
+    if (!(w = bench_watch_new(b->bs, &tp, 1, errstr, sizeof(errstr))))
+        bench_say("%s: %s", topic, errstr);
+    return w;
+}
+
+/* Run the one-process tool of argv a (a `router-bench` child) until w's
+ * topic holds g's backlog, and fill r: the window, its peak RSS, socket
+ * and statistics bytes. Its stderr goes to b->work/<what>.log. Returns 0,
+ * or -1 (said). */
+static int run_child(bench_t *b, bench_group_t *g, args_t *a, bench_watch_t *w,
+                     const char *what, bench_result_t *r)
+{
+    char line[1024], log[512];
+    bench_child_t c;
+    landing_t l;
+
+    snprintf(log, sizeof(log), "%s/%s.log", b->work, what);
+    if (spawn(&c, a, 1, 1, -1, -1, log, what))
+        return -1;
+    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
+        bench_child_wait(&c, 0);
+        return -1;
+    }
+    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
+        return -1;
+    window(r, &l);
+    r->rss_kb = c.ru.ru_maxrss;
+    kv_stats(line, r);
+    return 0;
+}
+
 /* ---- phases ------------------------------------------------------------- */
 
 int bench_run_preload(bench_t *b, bench_group_t *g)
@@ -299,19 +376,7 @@ int bench_run_preload(bench_t *b, bench_group_t *g)
     int rc = -1;
     int64_t have;
 
-    arg(&a, "%s", b->self);
-    arg(&a, "produce");
-    arg(&a, "-b");
-    arg(&a, "%s", b->bs);
-    arg(&a, "-t");
-    arg(&a, "%s", topic);
-    arg(&a, "-n");
-    arg(&a, "%ld", g->msgs);
-    arg(&a, "--size");
-    arg(&a, "%d", g->size);
-    arg(&a, "--seed");
-    arg(&a, "1");
-    arg_props(&a, &b->preload, "producer.");
+    produce_args(&a, b, g, topic, &b->preload);
     snprintf(log, sizeof(log), "%s/preload.log", b->work);
     if (spawn(&c, &a, 1, 1, -1, -1, log, "preload"))
         goto out;
@@ -341,7 +406,11 @@ out:
 int bench_run_consume(bench_t *b, const char *const *topics, size_t n,
                       long expect, bench_result_t *r, const char *logname)
 {
+    static const char *const keys[] = {"t_first", "t_last", "t10",   "t90",
+                                       "n10",     "n90",    "cpu10", "cpu90"};
+    enum { T_FIRST, T_LAST, T10, T90, N10, N90, CPU10, CPU90, NKEYS };
     char line[1024], log[512];
+    double v[NKEYS];
     bench_child_t c;
     args_t a = {{0}, 0, 0};
     int rc = -1;
@@ -358,6 +427,10 @@ int bench_run_consume(bench_t *b, const char *const *topics, size_t n,
         for (size_t i = 0; i < n && len < sizeof(list); i++)
             len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
                                     i ? "," : "", topics[i]);
+        if (len >= sizeof(list)) {
+            bench_say("consume: too many topics");
+            goto out;
+        }
         arg(&a, "%s", list);
     }
     arg(&a, "-n");
@@ -368,13 +441,18 @@ int bench_run_consume(bench_t *b, const char *const *topics, size_t n,
         goto out;
     if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
         goto out;
-    r->drain_s = kv(line, "t_last") - kv(line, "t_first");
-    r->secs = kv(line, "t90") - kv(line, "t10");
-    r->win_msgs = (long)(kv(line, "n90") - kv(line, "n10"));
-    r->cpu_s = kv(line, "cpu90") - kv(line, "cpu10");
+    for (int k = 0; k < NKEYS; k++)
+        if (isnan(v[k] = kv(line, keys[k]))) {
+            bench_say("consume: no %s in its result (see %s)", keys[k], log);
+            goto out;
+        }
+    r->drain_s = v[T_LAST] - v[T_FIRST];
+    r->secs = v[T90] - v[T10];
+    r->win_msgs = (long)(v[N90] - v[N10]);
+    /* The child writes a CPU figure it could not read as -1. */
+    r->cpu_s = v[CPU10] >= 0 && v[CPU90] >= 0 ? v[CPU90] - v[CPU10] : NAN;
     r->rss_kb = c.ru.ru_maxrss;
-    r->srx = (uint64_t)kv(line, "rx");
-    r->stx = (uint64_t)kv(line, "tx");
+    kv_stats(line, r);
     rc = 0;
 out:
     args_free(&a);
@@ -383,50 +461,17 @@ out:
 
 int bench_run_produce(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
-    char errstr[512], line[1024], log[512], topic[64];
-    const char *tp = topic;
-    bench_watch_t *w = NULL;
-    bench_child_t c;
-    landing_t l;
+    char topic[64];
+    bench_watch_t *w = dest_new(b, g, "produce", topic, sizeof(topic));
     args_t a = {{0}, 0, 0};
     int rc = -1;
 
-    snprintf(topic, sizeof(topic), "bench.produce.%d", ++b->run);
-    if (bench_topic_create(b, topic, g->parts))
-        goto out;
-    if (!(w = bench_watch_new(b->bs, &tp, 1, errstr, sizeof(errstr)))) {
-        bench_say("%s: %s", topic, errstr);
-        goto out;
-    }
-    arg(&a, "%s", b->self);
-    arg(&a, "produce");
-    arg(&a, "-b");
-    arg(&a, "%s", b->bs);
-    arg(&a, "-t");
-    arg(&a, "%s", topic);
-    arg(&a, "-n");
-    arg(&a, "%ld", g->msgs);
-    arg(&a, "--size");
-    arg(&a, "%d", g->size);
-    arg(&a, "--seed");
-    arg(&a, "1");
-    arg_props(&a, &b->pprops, "producer.");
-    snprintf(log, sizeof(log), "%s/produce.log", b->work);
-    if (spawn(&c, &a, 1, 1, -1, -1, log, "produce"))
+    if (!w)
         goto out;
     /* The events are generated before the first produce: the window
      * starts later. */
-    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
-        bench_child_wait(&c, 0);
-        goto out;
-    }
-    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
-        goto out;
-    window(r, &l);
-    r->rss_kb = c.ru.ru_maxrss;
-    r->srx = (uint64_t)kv(line, "rx");
-    r->stx = (uint64_t)kv(line, "tx");
-    rc = 0;
+    produce_args(&a, b, g, topic, &b->pprops);
+    rc = run_child(b, g, &a, w, "produce", r);
 out:
     bench_watch_destroy(w);
     args_free(&a);
@@ -436,21 +481,16 @@ out:
 /* kcat -C ... | kcat -P ...: the plain copy of DESIGN section 9. */
 int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
-    char errstr[512], log[512], topic[64];
-    const char *tp = topic;
+    char log[512], topic[64];
     bench_child_t kids[2];
-    bench_watch_t *w = NULL;
+    bench_watch_t *w = dest_new(b, g, "copy", topic, sizeof(topic));
     args_t ac = {{0}, 0, 0}, ap = {{0}, 0, 0};
     int pfd[2] = {-1, -1}, rc = -1, started = 0;
     landing_t l;
 
-    snprintf(topic, sizeof(topic), "bench.copy.%d", ++b->run);
-    if (bench_topic_create(b, topic, g->parts))
+    snprintf(log, sizeof(log), "%s/kcat.log", b->work);
+    if (!w)
         goto out;
-    if (!(w = bench_watch_new(b->bs, &tp, 1, errstr, sizeof(errstr)))) {
-        bench_say("%s: %s", topic, errstr);
-        goto out;
-    }
     arg(&ac, "%s", b->kcat);
     arg(&ac, "-C");
     arg(&ac, "-b");
@@ -473,7 +513,6 @@ int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r)
     arg(&ap, "-K");
     arg(&ap, "\\t");
     arg_props(&ap, &b->pprops, "");
-    snprintf(log, sizeof(log), "%s/kcat.log", b->work);
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         bench_say("pipe: %s", strerror(errno));
         goto out;
@@ -513,21 +552,13 @@ out:
 /* The C copy loop: batch consume, produce a copy, same settings. */
 int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
-    char errstr[512], line[1024], log[512], topic[64];
-    const char *tp = topic;
-    bench_child_t c;
-    bench_watch_t *w = NULL;
+    char topic[64];
+    bench_watch_t *w = dest_new(b, g, "copyc", topic, sizeof(topic));
     args_t a = {{0}, 0, 0};
     int rc = -1;
-    landing_t l;
 
-    snprintf(topic, sizeof(topic), "bench.copyc.%d", ++b->run);
-    if (bench_topic_create(b, topic, g->parts))
+    if (!w)
         goto out;
-    if (!(w = bench_watch_new(b->bs, &tp, 1, errstr, sizeof(errstr)))) {
-        bench_say("%s: %s", topic, errstr);
-        goto out;
-    }
     arg(&a, "%s", b->self);
     arg(&a, "copy");
     arg(&a, "-b");
@@ -540,20 +571,7 @@ int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r)
     arg(&a, "%ld", g->msgs);
     arg_props(&a, &b->cprops, "consumer.");
     arg_props(&a, &b->pprops, "producer.");
-    snprintf(log, sizeof(log), "%s/copy-c.log", b->work);
-    if (spawn(&c, &a, 1, 1, -1, -1, log, "copy-c"))
-        goto out;
-    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
-        bench_child_wait(&c, 0);
-        goto out;
-    }
-    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
-        goto out;
-    window(r, &l);
-    r->rss_kb = c.ru.ru_maxrss;
-    r->srx = (uint64_t)kv(line, "rx");
-    r->stx = (uint64_t)kv(line, "tx");
-    rc = 0;
+    rc = run_child(b, g, &a, w, "copy-c", r);
 out:
     bench_watch_destroy(w);
     args_free(&a);
@@ -567,7 +585,7 @@ int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
                      const char *router, int mode)
 {
     char errstr[512], prefix[64], live[80], rules[512], log[512];
-    char topics[BENCH_NTYPES + 1][96], line[1024];
+    char topics[BENCH_NTYPES + 1][96];
     const char *tl[BENCH_NTYPES + 1];
     int dp = b->dest_parts > 0 ? b->dest_parts : (g->parts + 3) / 4;
     bench_result_t rb;
@@ -580,7 +598,6 @@ int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
     int rc = -1, i;
     long got;
 
-    (void)line;
     b->run++;
     snprintf(prefix, sizeof(prefix), "bench.r%d", b->run);
     snprintf(live, sizeof(live), "%s.live", prefix);
@@ -636,6 +653,8 @@ int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
     if (bench_proc_usage(c.pid, &cpu, &hwm) == 0) {
         r->cpu_total_s = cpu;
         r->rss_kb = hwm;
+    } else {
+        r->cpu_total_s = NAN; /* the RSS comes from wait4() below */
     }
     if (bench_tcp_bytes(c.pid, &r->rx, &r->tx, errstr, sizeof(errstr)))
         bench_say("router socket counters: %s", errstr);
@@ -656,11 +675,18 @@ int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
         r->routed_rw = r->rx + r->tx;
     }
     /* Live latency, on the topics' partitions from where the drain ended. */
-    if ((mode & RUN_FULL) && b->lat_rate > 0 && b->lat_secs > 0 &&
-        bench_latency(b->bs, live, (size_t)g->size, &b->cprops,
-                      bench_watch_last(w), b->lat_rate, b->lat_secs, &r->p50,
-                      &r->p99, &r->pmax, &got, errstr, sizeof(errstr)))
-        bench_say("latency: %s", errstr);
+    if ((mode & RUN_FULL) && b->lat_rate > 0 && b->lat_secs > 0) {
+        long sent = (long)(b->lat_rate * b->lat_secs);
+
+        if (bench_latency(b->bs, live, (size_t)g->size, &b->cprops,
+                          bench_watch_last(w), b->lat_rate, b->lat_secs,
+                          &r->p50, &r->p99, &r->pmax, &got, errstr,
+                          sizeof(errstr)))
+            bench_say("latency: %s", errstr);
+        else if (got < sent)
+            bench_say("latency: only %ld of %ld live events came through", got,
+                      sent);
+    }
     bench_child_kill(&c, SIGTERM);
     if (bench_child_wait(&c, 60000) != 0)
         bench_say("router did not exit cleanly on SIGTERM (status %d); log: %s",

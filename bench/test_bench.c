@@ -1,7 +1,8 @@
 /* test_bench.c - unit tests of the benchmark harness's own assumptions:
  * events have the exact size and are JSON, every event of every generated
  * rule set goes to exactly its type's topic (the drain's expected count),
- * and the per-process TCP byte counters see the bytes a socket moved. */
+ * the per-process TCP byte counters see the bytes a socket moved, and the
+ * report never shows a missing figure as a number, met or missed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_report.h"
 #include "rules.h"
 
 #define NEVENTS 3000
@@ -208,9 +212,23 @@ static void tcp_counters_see_socket_bytes(void **state)
     assert_true(rx1 - rx0 >= sizeof(buf));
     assert_true(rx1 - rx0 < sizeof(buf) + 1000);
     assert_true(tx1 - tx0 >= sizeof(buf));
+    assert_true(tx1 - tx0 < sizeof(buf) + 1000);
     close(as);
     close(cs);
     close(ls);
+}
+
+/* A process whose sockets cannot be read fails, with the counters at 0
+ * (unknown), never a partial sum. */
+static void tcp_counters_fail_without_a_process(void **state)
+{
+    uint64_t rx = 1, tx = 1;
+    char errstr[256] = "";
+
+    (void)state;
+    assert_int_equal(bench_tcp_bytes(-1, &rx, &tx, errstr, sizeof(errstr)), -1);
+    assert_true(rx == 0 && tx == 0);
+    assert_true(errstr[0] != '\0');
 }
 
 static void proc_cpu_grows_with_work(void **state)
@@ -227,6 +245,176 @@ static void proc_cpu_grows_with_work(void **state)
     assert_true(bench_proc_cpu(-1) < 0);
 }
 
+/* ---- the report ------------------------------------------------------- */
+
+/* A measured result of tool on backlog 0 (16 partitions, 200 B). */
+static bench_result_t result(const char *tool, int rules, double msgs_s,
+                             double cpu_per_m)
+{
+    bench_result_t r;
+
+    memset(&r, 0, sizeof(r));
+    r.parts = 16;
+    r.size = 200;
+    r.rules = rules;
+    r.msgs = 254400;
+    snprintf(r.tool, sizeof(r.tool), "%s", tool);
+    r.ok = 1;
+    r.reps = 1;
+    r.msgs_s = msgs_s;
+    r.mb_s = msgs_s * 208 / 1e6;
+    r.cpu_per_m = cpu_per_m;
+    r.p50 = r.p99 = r.pmax = -1;
+    return r;
+}
+
+/* Run bench_report() on res into a temporary directory; its stdout into
+ * out (NUL terminated). Returns its status. */
+static int report(bench_result_t *res, size_t n, char *out, size_t size)
+{
+    static const bench_props_t none = {{0}, 0};
+    char dir[] = "/tmp/test_bench_report.XXXXXX", path[256];
+    bench_report_conf_t c;
+    int fd, saved, rc;
+    FILE *f;
+    size_t len;
+
+    assert_non_null(mkdtemp(dir));
+    memset(&c, 0, sizeof(c));
+    c.outdir = dir;
+    c.stamp = "t";
+    c.gp = "/nonexistent.gp";
+    c.brokers = 3;
+    c.cprops = c.pprops = &none;
+    c.reps = 1;
+    c.work = dir;
+    snprintf(path, sizeof(path), "%s/stdout", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    saved = dup(STDOUT_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+    rc = bench_report(&c, res, n);
+    fflush(stdout);
+    assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+    close(saved);
+    close(fd);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    len = fread(out, 1, size - 1, f);
+    out[len] = '\0';
+    fclose(f);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/t.csv", dir);
+    assert_int_equal(unlink(path), 0); /* the CSV was written */
+    assert_int_equal(rmdir(dir), 0);   /* and nothing else */
+    return rc;
+}
+
+/* The first line of out that starts with prefix (without its newline),
+ * or fail. */
+static const char *line_of(const char *out, const char *prefix, char *buf,
+                           size_t size)
+{
+    const char *p = out;
+
+    while (p && strncmp(p, prefix, strlen(prefix)))
+        if ((p = strchr(p, '\n')))
+            p++;
+    if (!p)
+        fail_msg("no line \"%s\" in:\n%s", prefix, out);
+    snprintf(buf, size, "%.*s", (int)strcspn(p, "\n"), p);
+    return buf;
+}
+
+/* Everything measured: each target says met or MISSED from its figure,
+ * the last line carries the figures, and the status is 0. */
+static void report_checks_each_measured_target(void **state)
+{
+    bench_result_t res[5];
+    char out[16384], l[512];
+
+    (void)state;
+    res[0] = result("consume", 0, 2000000, 0.5);
+    res[1] = result("produce", 0, 1000000, 1.5);
+    res[2] = result("copy", 0, 800000, 1.7);
+    res[3] = result("copy-c", 0, 500000, 1.2);
+    res[4] = result("router", 100, 400000, 2.4);
+    res[4].fanout = 3.3;
+    assert_int_equal(report(res, 5, out, sizeof(out)), 0);
+    assert_null(strstr(out, "nan"));
+    assert_null(strstr(out, "not measured"));
+    assert_string_equal(line_of(out, "| msg/s vs plain copy", l, sizeof(l)),
+                        "| msg/s vs plain copy (kcat pipe) | 0.50x | >= 1.5x "
+                        "| MISSED |");
+    assert_string_equal(line_of(out, "| msg/s vs C copy", l, sizeof(l)),
+                        "| msg/s vs C copy loop (informative) | 0.80x |  |  |");
+    assert_string_equal(line_of(out, "| CPU/M msgs", l, sizeof(l)),
+                        "| CPU/M msgs vs consume-only + produce-only (0.50 + "
+                        "1.50 s) | 1.20x | <= 1.5x | met |");
+    assert_string_equal(line_of(out, "| fan-out IO ratio", l, sizeof(l)),
+                        "| fan-out IO ratio, K=10 | 3.30 | >= 3 | met |");
+    assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
+                        "bench router_msgs_per_s=400000 "
+                        "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
+                        "ratio_vs_copy=0.50 cpu_s_per_million=2.40 "
+                        "fanout_io_ratio=3.30");
+}
+
+/* Figures missing (no C copy, no produce-only, CPU and fan-out not
+ * measured): "-" and "not measured", never "nan" in the tables nor met or
+ * MISSED; the last line says nan, never 0; the status is -1. */
+static void report_never_shows_a_missing_figure_as_a_number(void **state)
+{
+    bench_result_t res[4];
+    char out[16384], l[512];
+
+    (void)state;
+    res[0] = result("consume", 0, 2000000, 0.5);
+    res[1] = result("produce", 0, 1000000, NAN);
+    res[1].ok = 0; /* failed */
+    res[2] = result("copy", 0, 800000, 1.7);
+    res[3] = result("router", 100, 400000, NAN);
+    assert_int_equal(report(res, 4, out, sizeof(out)), -1);
+    assert_null(strstr(line_of(out, "| P | rules", l, sizeof(l)), "nan"));
+    assert_null(strstr(strstr(out, "| 16 | 100 |"), "nan |"));
+    assert_string_equal(line_of(out, "| msg/s vs plain copy", l, sizeof(l)),
+                        "| msg/s vs plain copy (kcat pipe) | 0.50x | >= 1.5x "
+                        "| MISSED |");
+    assert_string_equal(line_of(out, "| msg/s vs C copy", l, sizeof(l)),
+                        "| msg/s vs C copy loop (informative) | - |  | not "
+                        "measured |");
+    assert_string_equal(line_of(out, "| CPU/M msgs", l, sizeof(l)),
+                        "| CPU/M msgs vs consume-only + produce-only (0.50 + "
+                        "- s) | - | <= 1.5x | not measured |");
+    assert_string_equal(line_of(out, "| fan-out IO ratio", l, sizeof(l)),
+                        "| fan-out IO ratio, K=10 | - | >= 3 | not measured |");
+    assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
+                        "bench router_msgs_per_s=400000 "
+                        "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
+                        "ratio_vs_copy=0.50 cpu_s_per_million=nan "
+                        "fanout_io_ratio=nan");
+}
+
+/* No router run at all: no target is checked, every figure of the last
+ * line is nan, the status is -1. */
+static void report_without_router_checks_nothing(void **state)
+{
+    bench_result_t res[1];
+    char out[16384], l[512];
+
+    (void)state;
+    res[0] = result("consume", 0, 2000000, 0.5);
+    assert_int_equal(report(res, 1, out, sizeof(out)), -1);
+    assert_non_null(strstr(out, "No router run completed"));
+    assert_null(strstr(out, "met"));
+    assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
+                        "bench router_msgs_per_s=nan copy_msgs_per_s=nan "
+                        "consume_msgs_per_s=nan ratio_vs_copy=nan "
+                        "cpu_s_per_million=nan fanout_io_ratio=nan");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,7 +423,11 @@ int main(void)
         cmocka_unit_test(same_seed_same_events),
         cmocka_unit_test(every_event_routes_to_its_type_topic_only),
         cmocka_unit_test(tcp_counters_see_socket_bytes),
+        cmocka_unit_test(tcp_counters_fail_without_a_process),
         cmocka_unit_test(proc_cpu_grows_with_work),
+        cmocka_unit_test(report_checks_each_measured_target),
+        cmocka_unit_test(report_never_shows_a_missing_figure_as_a_number),
+        cmocka_unit_test(report_without_router_checks_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
