@@ -296,6 +296,19 @@ static int parse_list(const char *s, int *v, int max)
     return n;
 }
 
+/* Parse a whole number or decimal within [lo, hi] into *out. Returns 0,
+ * -1 when v is not one (the caller reports the option). */
+static int parse_num(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return -1;
+    *out = x;
+    return 0;
+}
+
 static char *find_in_path(const char *name)
 {
     const char *path = getenv("PATH");
@@ -341,6 +354,7 @@ static void add_group(bench_t *b, int parts, int size, const int *rules,
 static int parse(bench_t *b, int argc, char **argv)
 {
     int parts[8], rules[8], sizes[8], np = 0, nr = 0, ns = 0;
+    const char *what = NULL; /* the option being parsed, for errors */
     static const int r100[] = {100}, rsweep[] = {10, 100, 1000};
 
     b->router = "./router";
@@ -351,6 +365,8 @@ static int parse(bench_t *b, int argc, char **argv)
     b->lat_secs = 3;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        what = a;
 
         if (!strcmp(a, "--quick")) {
             b->quick = 1;
@@ -377,22 +393,31 @@ static int parse(bench_t *b, int argc, char **argv)
             nr = parse_list(v, rules, 8);
         else if (!strcmp(a, "--sizes"))
             ns = parse_list(v, sizes, 8);
-        else if (!strcmp(a, "--msgs-per-partition"))
-            b->msgs_per_part = atol(v);
-        else if (!strcmp(a, "--dest-partitions"))
-            b->dest_parts = atoi(v);
-        else if (!strcmp(a, "--brokers"))
-            b->brokers = atoi(v);
-        else if (!strcmp(a, "--batch"))
-            b->batch = atoi(v);
-        else if (!strcmp(a, "--latency-rate"))
-            b->lat_rate = atoi(v);
-        else if (!strcmp(a, "--latency-secs"))
-            b->lat_secs = atof(v);
-        else if (!strcmp(a, "--router"))
+        else if (!strcmp(a, "--msgs-per-partition") ||
+                 !strcmp(a, "--dest-partitions") ||
+                 !strcmp(a, "--brokers") || !strcmp(a, "--batch") ||
+                 !strcmp(a, "--latency-rate") ||
+                 !strcmp(a, "--latency-secs") || !strcmp(a, "--repeat")) {
+            double x;
+
+            if (parse_num(v, 0, 1e9, &x))
+                goto bad;
+            if (!strcmp(a, "--msgs-per-partition"))
+                b->msgs_per_part = (long)x;
+            else if (!strcmp(a, "--dest-partitions"))
+                b->dest_parts = (int)x;
+            else if (!strcmp(a, "--brokers"))
+                b->brokers = (int)x;
+            else if (!strcmp(a, "--batch"))
+                b->batch = (int)x;
+            else if (!strcmp(a, "--latency-rate"))
+                b->lat_rate = (int)x;
+            else if (!strcmp(a, "--latency-secs"))
+                b->lat_secs = x;
+            else
+                b->reps = (int)x;
+        } else if (!strcmp(a, "--router"))
             b->router = v;
-        else if (!strcmp(a, "--repeat"))
-            b->reps = atoi(v);
         else if (!strcmp(a, "--compare"))
             b->compare = v;
         else if (!strcmp(a, "--kcat"))
@@ -401,8 +426,11 @@ static int parse(bench_t *b, int argc, char **argv)
             b->outdir = v;
         else if (!strcmp(a, "--plot-script"))
             b->gp = v;
-        else if (!strcmp(a, "--router-arg") && b->nrargs < 32)
+        else if (!strcmp(a, "--router-arg")) {
+            if (b->nrargs == 32)
+                goto bad; /* more than the harness passes on */
             b->rargs[b->nrargs++] = v;
+        }
         else if (strcmp(a, "-X") ||
                  bench_props_add_x(&b->cprops, &b->pprops, v))
             goto bad;
@@ -451,7 +479,8 @@ static int parse(bench_t *b, int argc, char **argv)
             }
     return 0;
 bad:
-    usage(stderr);
+    fprintf(stderr, "router-bench: %s: bad option or value (see --help)\n",
+            what ? what : "?");
     return -1;
 }
 
