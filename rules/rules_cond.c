@@ -28,14 +28,6 @@ static int lookup(const char *const *names, size_t n, const char *k)
 
 #define NAMES(a) (sizeof(a) / sizeof((a)[0]))
 
-static size_t path_add(rules_ctx_t *cx, const char *s)
-{
-    size_t old = strlen(cx->path);
-
-    snprintf(cx->path + old, sizeof(cx->path) - old, "%s", s);
-    return old;
-}
-
 /* One literal operand of operator op (by name) into l. */
 static int compile_lit(rules_ctx_t *cx, const rules_cond_t *c, const char *op,
                        const json_t *j, rules_lit_t *l)
@@ -123,14 +115,12 @@ static int compile_op(rules_ctx_t *cx, rules_cond_t *c, const char *op,
         if (c->lits == NULL)
             return rules_fail(cx, "out of memory");
         for (i = 0; i < json_array_size(j); i++) {
-            char idx[32];
-            snprintf(idx, sizeof(idx), "[%zu]", i);
-            old = path_add(cx, idx);
+            old = rules_path_push(cx, "[%zu]", i);
             c->nlits++;
             if (compile_lit(cx, c, "in", json_array_get(j, i),
                             &c->lits[i]) != 0)
                 return -1;
-            cx->path[old] = '\0';
+            rules_path_pop(cx, old);
         }
         return 0;
     case OP_REGEX:
@@ -182,11 +172,10 @@ static int compile_size(rules_ctx_t *cx, rules_cond_t *c, const json_t *j)
             rules_escape(esc, sizeof(esc), k, strlen(k));
             return rules_fail(cx, "unknown operator \"%s\"", esc);
         }
-        old = path_add(cx, ".");
-        path_add(cx, k);
+        old = rules_path_push(cx, ".%s", k);
         if (compile_op(cx, c, k, v) != 0)
             return -1;
-        cx->path[old] = '\0';
+        rules_path_pop(cx, old);
     }
     return 0;
 }
@@ -231,13 +220,11 @@ static int compile_alone(rules_ctx_t *cx, rules_cond_t *c, int which,
         if (c->kids == NULL)
             return rules_fail(cx, "out of memory");
         for (i = 0; i < n; i++) {
-            char idx[32];
-            snprintf(idx, sizeof(idx), "[%zu]", i);
-            old = path_add(cx, idx);
+            old = rules_path_push(cx, "[%zu]", i);
             c->nkids++;
             if (rules_cond_compile(cx, json_array_get(j, i), &c->kids[i]))
                 return -1;
-            cx->path[old] = '\0';
+            rules_path_pop(cx, old);
         }
         return 0;
     case 3: /* not */
@@ -307,11 +294,10 @@ int rules_cond_compile(rules_ctx_t *cx, const json_t *j, rules_cond_t *c)
         if (other != NULL)
             return rules_fail(cx, "\"%s\" cannot be combined with \"%s\" "
                               "in one condition", alone, other);
-        old = path_add(cx, ".");
-        path_add(cx, alone);
+        old = rules_path_push(cx, ".%s", alone);
         rc = compile_alone(cx, c,
                            lookup(alone_names, NAMES(alone_names), alone), av);
-        cx->path[old] = '\0';
+        rules_path_pop(cx, old);
         return rc;
     }
     if (subj == NULL)
@@ -325,16 +311,14 @@ int rules_cond_compile(rules_ctx_t *cx, const json_t *j, rules_cond_t *c)
     if (c->subj != SUBJ_SIZE && op == NULL)
         return rules_fail(cx, "\"%s\" needs an operator (eq, ne, in, prefix, "
                           "regex, lt, le, gt or ge)", subj);
-    old = path_add(cx, ".");
-    path_add(cx, subj);
+    old = rules_path_push(cx, ".%s", subj);
     rc = compile_subject(cx, c, sv);
-    cx->path[old] = '\0';
+    rules_path_pop(cx, old);
     if (rc != 0 || op == NULL)
         return rc;
-    old = path_add(cx, ".");
-    path_add(cx, op);
+    old = rules_path_push(cx, ".%s", op);
     rc = compile_op(cx, c, op, ov);
-    cx->path[old] = '\0';
+    rules_path_pop(cx, old);
     return rc;
 }
 

@@ -332,6 +332,14 @@ int rules_intern(rules_ctx_t *cx, int kind, const char *s, size_t n,
                  uint32_t *slot);
 /* Note that the current path needs a dead-letter topic, and why. */
 void rules_need_dl(rules_ctx_t *cx, const char *why);
+/* Append to the path ("[3]", ".if"); returns the old length for
+ * rules_path_pop(). Can't fail (a path too long is cut). */
+size_t rules_path_push(rules_ctx_t *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rules_path_pop(rules_ctx_t *cx, size_t old);
+/* 0 when s[0..n) is a valid literal topic name, else -1 with the error
+ * recorded ("a b" is not a valid topic name...). */
+int rules_topic_check(rules_ctx_t *cx, const char *s, size_t n);
 
 /* rules_set.c */
 

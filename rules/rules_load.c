@@ -29,11 +29,7 @@ int rules_fail(rules_ctx_t *cx, const char *fmt, ...)
     return -1;
 }
 
-/* Append to the path; returns the old length for path_pop(). */
-static size_t path_push(rules_ctx_t *cx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static size_t path_push(rules_ctx_t *cx, const char *fmt, ...)
+size_t rules_path_push(rules_ctx_t *cx, const char *fmt, ...)
 {
     size_t old = strlen(cx->path);
     va_list ap;
@@ -44,7 +40,7 @@ static size_t path_push(rules_ctx_t *cx, const char *fmt, ...)
     return old;
 }
 
-static void path_pop(rules_ctx_t *cx, size_t old)
+void rules_path_pop(rules_ctx_t *cx, size_t old)
 {
     cx->path[old] = '\0';
 }
@@ -159,21 +155,41 @@ static int check_keys(rules_ctx_t *cx, const json_t *j,
     return 0;
 }
 
-/* Check that j is a valid literal topic name (error at the current path). */
-static int topic_check(rules_ctx_t *cx, const json_t *j)
+int rules_topic_check(rules_ctx_t *cx, const char *s, size_t n)
 {
     char esc[300];
 
-    if (!json_is_string(j))
-        return rules_fail(cx, "must be a topic name (a string)");
-    if (!rules_topic_valid(json_string_value(j), json_string_length(j))) {
-        rules_escape(esc, sizeof(esc), json_string_value(j),
-                     json_string_length(j));
-        return rules_fail(cx, "\"%s\" is not a valid topic name "
-                          "(1..249 of [a-zA-Z0-9._-], not \".\" or \"..\")",
-                          esc);
+    if (rules_topic_valid(s, n))
+        return 0;
+    rules_escape(esc, sizeof(esc), s, n);
+    return rules_fail(cx, "\"%s\" is not a valid topic name (1..249 of "
+                      "[a-zA-Z0-9._-], not \".\" or \"..\")", esc);
+}
+
+/* The "topic" of {"topic": name} object j, a valid topic name; NULL with
+ * the error recorded. */
+static const json_t *topic_member(rules_ctx_t *cx, const json_t *j)
+{
+    static const char *const known[] = {"topic", NULL};
+    const json_t *t;
+    size_t old;
+
+    if (check_keys(cx, j, known) != 0)
+        return NULL;
+    t = json_object_get(j, "topic");
+    if (t == NULL) {
+        rules_fail(cx, "missing \"topic\"");
+        return NULL;
     }
-    return 0;
+    old = rules_path_push(cx, ".topic");
+    if (!json_is_string(t)) {
+        rules_fail(cx, "must be a topic name (a string)");
+        return NULL;
+    }
+    if (rules_topic_check(cx, json_string_value(t), json_string_length(t)))
+        return NULL;
+    rules_path_pop(cx, old);
+    return t;
 }
 
 /* A name: a non-empty string, unique within its list (names). */
@@ -223,7 +239,7 @@ static int load_sources(rules_ctx_t *cx, const json_t *j)
         char esc[300];
         int put;
 
-        old = path_push(cx, "[%zu]", i);
+        old = rules_path_push(cx, "[%zu]", i);
         if (!json_is_string(e)) {
             rules_fail(cx, "must be a topic name or a \"^regex\"");
             goto out;
@@ -232,11 +248,8 @@ static int load_sources(rules_ctx_t *cx, const json_t *j)
             rules_fail(cx, "\"^\" needs a regex after it");
             goto out;
         }
-        if (s[0] != '^' && !rules_topic_valid(s, n)) {
-            rules_escape(esc, sizeof(esc), s, n);
-            rules_fail(cx, "\"%s\" is not a valid topic name", esc);
+        if (s[0] != '^' && rules_topic_check(cx, s, n) != 0)
             goto out;
-        }
         put = rules_map_put(&seen, 0, s, n, 0, NULL);
         if (put <= 0) {
             rules_escape(esc, sizeof(esc), s, n);
@@ -250,7 +263,7 @@ static int load_sources(rules_ctx_t *cx, const json_t *j)
             goto out;
         }
         rs->nsources++;
-        path_pop(cx, old);
+        rules_path_pop(cx, old);
     }
     rc = 0;
 out:
@@ -260,21 +273,13 @@ out:
 
 static int check_dead_letter(rules_ctx_t *cx, const json_t *j)
 {
-    static const char *const known[] = {"topic", NULL};
     const json_t *t;
-    size_t old;
 
     if (!json_is_object(j))
         return rules_fail(cx, "must be an object {\"topic\": name}");
-    if (check_keys(cx, j, known) != 0)
-        return -1;
-    t = json_object_get(j, "topic");
+    t = topic_member(cx, j);
     if (t == NULL)
-        return rules_fail(cx, "missing \"topic\"");
-    old = path_push(cx, ".topic");
-    if (topic_check(cx, t) != 0)
         return -1;
-    path_pop(cx, old);
     cx->rs->dead_letter = strdup(json_string_value(t));
     if (cx->rs->dead_letter == NULL)
         return rules_fail(cx, "out of memory");
@@ -283,10 +288,6 @@ static int check_dead_letter(rules_ctx_t *cx, const json_t *j)
 
 static int check_unmatched(rules_ctx_t *cx, const json_t *j)
 {
-    static const char *const known[] = {"topic", NULL};
-    const json_t *t;
-    size_t old;
-
     if (json_is_string(j) && strcmp(json_string_value(j), "drop") == 0) {
         cx->rs->unmatched = UNM_DROP;
         return 0;
@@ -300,82 +301,91 @@ static int check_unmatched(rules_ctx_t *cx, const json_t *j)
     if (!json_is_object(j))
         return rules_fail(cx, "must be \"drop\", \"dead_letter\" or "
                           "{\"topic\": name}");
-    if (check_keys(cx, j, known) != 0)
-        return -1;
-    t = json_object_get(j, "topic");
-    if (t == NULL)
-        return rules_fail(cx, "missing \"topic\"");
     /* Validated now, interned after the routes (topic order). */
-    old = path_push(cx, ".topic");
-    if (topic_check(cx, t) != 0)
+    if (topic_member(cx, j) == NULL)
         return -1;
-    path_pop(cx, old);
     cx->rs->unmatched = UNM_TOPIC;
     return 0;
 }
 
-static const char *const reserved_reasons[] = {
-    "bad_destination", "produce_failed", "unmatched", "regex_limit", NULL};
+/* A list of named items (anomalies, routes): item i of the array at the
+ * current path; names holds the names seen so far in the list. */
+typedef int (*load_item_fn)(rules_ctx_t *cx, rules_map_t *names,
+                            const json_t *j, size_t i);
 
-static int load_anomalies(rules_ctx_t *cx, const json_t *j)
+/* Load every element of array j with fn, the element's index appended to
+ * the path. *count is raised before each element so that rules_destroy()
+ * frees a half-built one; the caller allocated room for them all. */
+static int load_list(rules_ctx_t *cx, const json_t *j, size_t *count,
+                     load_item_fn fn)
 {
-    static const char *const known[] = {"name", "if", NULL};
-    rules_set_t *rs = cx->rs;
     rules_map_t names = {0};
-    size_t i, k, old, n = json_array_size(j);
+    size_t i, old;
     int rc = -1;
 
     if (!json_is_array(j))
         return rules_fail(cx, "must be an array");
-    rs->anomalies = calloc(n ? n : 1, sizeof(*rs->anomalies));
-    if (rs->anomalies == NULL)
-        return rules_fail(cx, "out of memory");
-    for (i = 0; i < n; i++) {
-        const json_t *a = json_array_get(j, i), *nm, *cond;
-        rules_anomaly_t *an = &rs->anomalies[i];
-        size_t o2;
-
-        old = path_push(cx, "[%zu]", i);
-        if (!json_is_object(a)) {
-            rules_fail(cx, "must be an object {\"name\", \"if\"}");
+    for (i = 0; i < json_array_size(j); i++) {
+        old = rules_path_push(cx, "[%zu]", i);
+        (*count)++;
+        if (fn(cx, &names, json_array_get(j, i), i) != 0)
             goto out;
-        }
-        if (check_keys(cx, a, known) != 0)
-            goto out;
-        nm = json_object_get(a, "name");
-        cond = json_object_get(a, "if");
-        if (nm == NULL || cond == NULL) {
-            rules_fail(cx, "missing \"%s\"", nm == NULL ? "name" : "if");
-            goto out;
-        }
-        rs->nanomalies++; /* from here on destroy frees it */
-        o2 = path_push(cx, ".name");
-        if (unique_name(cx, &names, nm, "anomaly", &an->name) != 0)
-            goto out;
-        for (k = 0; reserved_reasons[k] != NULL; k++)
-            if (strcmp(an->name, reserved_reasons[k]) == 0) {
-                rules_fail(cx, "\"%s\" is reserved for the router's own "
-                           "dead-letter reasons", an->name);
-                goto out;
-            }
-        path_pop(cx, o2);
-        rules_need_dl(cx, "dead-letters what it matches");
-        o2 = path_push(cx, ".if");
-        if (rules_cond_compile(cx, cond, &an->cond) != 0)
-            goto out;
-        path_pop(cx, o2);
-        an->desc = json_dumps(cond, JSON_COMPACT | JSON_ENSURE_ASCII);
-        if (an->desc == NULL) {
-            rules_fail(cx, "out of memory");
-            goto out;
-        }
-        path_pop(cx, old);
+        rules_path_pop(cx, old);
     }
     rc = 0;
 out:
     rules_map_free(&names);
     return rc;
 }
+
+static const char *const reserved_reasons[] = {
+    "bad_destination", "produce_failed", "unmatched", "regex_limit", NULL};
+
+static int load_anomaly(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
+                        size_t i)
+{
+    static const char *const known[] = {"name", "if", NULL};
+    rules_anomaly_t *an = &cx->rs->anomalies[i];
+    const json_t *nm, *cond;
+    size_t k, old;
+
+    if (!json_is_object(j))
+        return rules_fail(cx, "must be an object {\"name\", \"if\"}");
+    if (check_keys(cx, j, known) != 0)
+        return -1;
+    nm = json_object_get(j, "name");
+    cond = json_object_get(j, "if");
+    if (nm == NULL || cond == NULL)
+        return rules_fail(cx, "missing \"%s\"", nm == NULL ? "name" : "if");
+    old = rules_path_push(cx, ".name");
+    if (unique_name(cx, names, nm, "anomaly", &an->name) != 0)
+        return -1;
+    for (k = 0; reserved_reasons[k] != NULL; k++)
+        if (strcmp(an->name, reserved_reasons[k]) == 0)
+            return rules_fail(cx, "\"%s\" is reserved for the router's own "
+                              "dead-letter reasons", an->name);
+    rules_path_pop(cx, old);
+    rules_need_dl(cx, "dead-letters what it matches");
+    old = rules_path_push(cx, ".if");
+    if (rules_cond_compile(cx, cond, &an->cond) != 0)
+        return -1;
+    rules_path_pop(cx, old);
+    an->desc = json_dumps(cond, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (an->desc == NULL)
+        return rules_fail(cx, "out of memory");
+    return 0;
+}
+
+static int load_anomalies(rules_ctx_t *cx, const json_t *j)
+{
+    rules_set_t *rs = cx->rs;
+
+    rs->anomalies = calloc(json_array_size(j) + 1, sizeof(*rs->anomalies));
+    if (rs->anomalies == NULL)
+        return rules_fail(cx, "out of memory");
+    return load_list(cx, j, &rs->nanomalies, load_anomaly);
+}
+
 
 static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
 {
@@ -391,23 +401,25 @@ static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
     for (i = 0; i < n; i++) {
         const json_t *e = json_is_array(to) ? json_array_get(to, i) : to;
 
-        old = json_is_array(to) ? path_push(cx, "[%zu]", i) : strlen(cx->path);
+        old = json_is_array(to) ? rules_path_push(cx, "[%zu]", i)
+                                : rules_path_push(cx, "%s", "");
         if (!json_is_string(e))
             return rules_fail(cx, "must be a topic name (a string)");
         r->nto++;
         if (rules_tmpl_compile(cx, json_string_value(e),
                                json_string_length(e), 1, &r->to[i]) != 0)
             return -1;
-        path_pop(cx, old);
+        rules_path_pop(cx, old);
     }
     return 0;
 }
 
 static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
-                      rules_route_t *r)
+                      size_t i)
 {
     static const char *const known[] = {"name", "if", "to", "key",
                                         "partition", "stop", NULL};
+    rules_route_t *r = &cx->rs->routes[i];
     const json_t *nm, *cond, *to, *key, *part, *stop;
     size_t old;
 
@@ -427,20 +439,20 @@ static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
                           cond == NULL && nm != NULL
                               ? " (use {\"all\": []} to match every message)"
                               : "");
-    old = path_push(cx, ".name");
+    old = rules_path_push(cx, ".name");
     if (unique_name(cx, names, nm, "route", &r->name) != 0)
         return -1;
-    path_pop(cx, old);
-    old = path_push(cx, ".if");
+    rules_path_pop(cx, old);
+    old = rules_path_push(cx, ".if");
     if (rules_cond_compile(cx, cond, &r->cond) != 0)
         return -1;
-    path_pop(cx, old);
-    old = path_push(cx, ".to");
+    rules_path_pop(cx, old);
+    old = rules_path_push(cx, ".to");
     if (load_route_to(cx, r, to) != 0)
         return -1;
-    path_pop(cx, old);
+    rules_path_pop(cx, old);
     if (key != NULL) {
-        old = path_push(cx, ".key");
+        old = rules_path_push(cx, ".key");
         if (!json_is_string(key))
             return rules_fail(cx, "must be a string (a template)");
         r->key = calloc(1, sizeof(*r->key));
@@ -449,53 +461,49 @@ static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
         if (rules_tmpl_compile(cx, json_string_value(key),
                                json_string_length(key), 0, r->key) != 0)
             return -1;
-        path_pop(cx, old);
+        rules_path_pop(cx, old);
     }
     if (part != NULL) {
         if (!json_is_string(part) ||
             strcmp(json_string_value(part), "source") != 0) {
-            path_push(cx, ".partition");
+            rules_path_push(cx, ".partition");
             return rules_fail(cx, "must be \"source\"");
         }
         r->part_source = 1;
     }
     if (stop != NULL) {
         if (!json_is_boolean(stop)) {
-            path_push(cx, ".stop");
+            rules_path_push(cx, ".stop");
             return rules_fail(cx, "must be true or false");
         }
         r->stop = json_is_true(stop);
     }
+    cx->rs->max_dests += r->nto;
     return 0;
 }
 
 static int load_routes(rules_ctx_t *cx, const json_t *j)
 {
     rules_set_t *rs = cx->rs;
-    rules_map_t names = {0};
-    size_t i, old, n = json_array_size(j);
-    int rc = -1;
 
-    if (!json_is_array(j))
-        return rules_fail(cx, "must be an array");
-    rs->routes = calloc(n ? n : 1, sizeof(*rs->routes));
+    rs->routes = calloc(json_array_size(j) + 1, sizeof(*rs->routes));
     if (rs->routes == NULL)
         return rules_fail(cx, "out of memory");
-    for (i = 0; i < n; i++) {
-        old = path_push(cx, "[%zu]", i);
-        rs->nroutes++;
-        if (load_route(cx, &names, json_array_get(j, i), &rs->routes[i]))
-            goto out;
-        rs->max_dests += rs->routes[i].nto;
-        path_pop(cx, old);
-    }
-    rc = 0;
-out:
-    rules_map_free(&names);
-    return rc;
+    return load_list(cx, j, &rs->nroutes, load_route);
 }
 
 /* ---- top level ----------------------------------------------------------- */
+
+/* The sections of the file after "version", loaded in this order. */
+static const struct {
+    const char *key;
+    int required;
+    int (*load)(rules_ctx_t *cx, const json_t *j);
+} sections[] = {
+    {"sources", 1, load_sources},      {"dead_letter", 0, check_dead_letter},
+    {"unmatched", 0, check_unmatched}, {"anomalies", 0, load_anomalies},
+    {"routes", 1, load_routes},
+};
 
 static int load_top(rules_ctx_t *cx, const json_t *root)
 {
@@ -503,9 +511,9 @@ static int load_top(rules_ctx_t *cx, const json_t *root)
                                         "unmatched", "anomalies", "routes",
                                         NULL};
     rules_set_t *rs = cx->rs;
-    const json_t *v, *un;
+    const json_t *v;
     uint32_t idx;
-    size_t old;
+    size_t i, old;
 
     if (!json_is_object(root))
         return rules_fail(cx, "the rules must be a JSON object");
@@ -515,43 +523,23 @@ static int load_top(rules_ctx_t *cx, const json_t *root)
     if (v == NULL)
         return rules_fail(cx, "missing \"version\" (1)");
     if (!json_is_number(v) || json_number_value(v) != 1.0) {
-        path_push(cx, "version");
+        rules_path_push(cx, "version");
         return rules_fail(cx, "must be 1");
     }
-    v = json_object_get(root, "sources");
-    if (v == NULL)
-        return rules_fail(cx, "missing \"sources\"");
-    old = path_push(cx, "sources");
-    if (load_sources(cx, v) != 0)
-        return -1;
-    path_pop(cx, old);
-    v = json_object_get(root, "dead_letter");
-    old = path_push(cx, "dead_letter");
-    if (v != NULL && check_dead_letter(cx, v) != 0)
-        return -1;
-    path_pop(cx, old);
-    un = json_object_get(root, "unmatched");
-    old = path_push(cx, "unmatched");
-    if (un != NULL && check_unmatched(cx, un) != 0)
-        return -1;
-    path_pop(cx, old);
-    v = json_object_get(root, "anomalies");
-    old = path_push(cx, "anomalies");
-    if (v != NULL && load_anomalies(cx, v) != 0)
-        return -1;
-    path_pop(cx, old);
-    v = json_object_get(root, "routes");
-    if (v == NULL)
-        return rules_fail(cx, "missing \"routes\"");
-    old = path_push(cx, "routes");
-    if (load_routes(cx, v) != 0)
-        return -1;
-    path_pop(cx, old);
+    for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+        v = json_object_get(root, sections[i].key);
+        if (v == NULL && sections[i].required)
+            return rules_fail(cx, "missing \"%s\"", sections[i].key);
+        old = rules_path_push(cx, "%s", sections[i].key);
+        if (v != NULL && sections[i].load(cx, v) != 0)
+            return -1;
+        rules_path_pop(cx, old);
+    }
     /* Literal topics: the routes', then unmatched's, then the dead letter */
     if (rs->unmatched == UNM_TOPIC) {
-        const json_t *t = json_object_get(un, "topic");
-        if (rules_intern(cx, INTERN_TOPIC, json_string_value(t),
-                         json_string_length(t), &rs->unmatched_topic) != 0)
+        v = json_object_get(json_object_get(root, "unmatched"), "topic");
+        if (rules_intern(cx, INTERN_TOPIC, json_string_value(v),
+                         json_string_length(v), &rs->unmatched_topic) != 0)
             return -1;
         rs->max_dests++;
     }
@@ -560,7 +548,7 @@ static int load_top(rules_ctx_t *cx, const json_t *root)
                      strlen(rs->dead_letter), &idx) != 0)
         return -1;
     if (cx->needs_dl && rs->dead_letter == NULL) {
-        path_push(cx, "dead_letter");
+        rules_path_push(cx, "dead_letter");
         return rules_fail(cx, "missing, but needed: %s", cx->needs_dl_why);
     }
     return 0;

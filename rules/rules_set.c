@@ -169,20 +169,15 @@ int rules_topic_valid(const char *name, size_t len)
 
 /* The condition through which route r can be indexed, or NULL: the whole
  * "if" when it is a field eq/in, or the first member of an "all". */
-static const rules_cond_t *index_cond(rules_route_t *r)
+static const rules_cond_t *index_cond(const rules_route_t *r)
 {
     const rules_cond_t *c = &r->cond;
 
-    if (c->kind == COND_ALL && c->nkids > 0) {
-        r->rest = c->kids + 1;
-        r->nrest = c->nkids - 1;
+    if (c->kind == COND_ALL && c->nkids > 0)
         c = &c->kids[0];
-    }
     if (c->kind == COND_CMP && c->subj == SUBJ_FIELD &&
         (c->op == OP_EQ || c->op == OP_IN))
         return c;
-    r->rest = NULL;
-    r->nrest = 0;
     return NULL;
 }
 
@@ -248,12 +243,14 @@ int rules_index_build(rules_set_t *rs, unsigned flags)
         const rules_cond_t *c = index_cond(r);
 
         if (c == NULL || (flags & RULES_LOAD_NO_INDEX)) {
-            r->rest = NULL;
-            r->nrest = 0;
             rs->plain[rs->nplain++] = (uint32_t)i;
             continue;
         }
         r->indexed = 1;
+        if (c != &r->cond) { /* the first of an "all": check the others */
+            r->rest = r->cond.kids + 1;
+            r->nrest = r->cond.nkids - 1;
+        }
         if (index_add(rs, c, (uint32_t)i) != 0)
             goto out;
         if (!slot_seen[c->slot]) {

@@ -82,7 +82,7 @@ int rules_tmpl_compile(rules_ctx_t *cx, const char *s, size_t n,
                        int is_topic, rules_tmpl_t *t)
 {
     size_t i, lit, cap = 1, nvars = 0;
-    char esc[300];
+    char esc[8];
 
     t->topic = UINT32_MAX;
     t->is_topic = (uint8_t)is_topic;
@@ -129,12 +129,8 @@ int rules_tmpl_compile(rules_ctx_t *cx, const char *s, size_t n,
     if (nvars == 0) {
         if (!is_topic)
             return 0;
-        if (!rules_topic_valid(s, n)) {
-            rules_escape(esc, sizeof(esc), s, n);
-            return rules_fail(cx, "\"%s\" is not a valid topic name "
-                              "(1..249 of [a-zA-Z0-9._-], not \".\" or "
-                              "\"..\")", esc);
-        }
+        if (rules_topic_check(cx, s, n) != 0)
+            return -1;
         if (rules_intern(cx, INTERN_TOPIC, s, n, &t->topic) != 0)
             return -1;
         t->name = cx->rs->topics[t->topic]; /* the string does not move */

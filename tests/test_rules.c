@@ -1087,7 +1087,14 @@ static void test_eq_routes_are_indexed(void **state)
     assert_int_equal(rs->plain[0], 3);
     assert_int_equal(rs->plain[1], 4);
     assert_int_equal(rs->nislots, 2); /* /t and /u */
-    assert_int_equal(rs->routes[2].nrest, 1);
+    /* what is left to check once a route is a candidate */
+    assert_int_equal(rs->routes[0].nrest, 0); /* the lone eq: nothing */
+    assert_int_equal(rs->routes[1].nrest, 0);
+    assert_int_equal(rs->routes[2].nrest, 1); /* the key test */
+    assert_ptr_equal(rs->routes[2].rest, &rs->routes[2].cond.kids[1]);
+    assert_int_equal(rs->routes[2].indexed, 1);
+    assert_int_equal(rs->routes[3].indexed, 0); /* its whole "if" */
+    assert_int_equal(rs->routes[4].indexed, 0);
     assert_int_equal(rs->index.n, 4); /* "x", 1, "y", true */
     rules_destroy(rs);
 }
@@ -1137,6 +1144,7 @@ static size_t rnd_other(uint64_t *s, char *out, size_t cap)
         "{\"any\":[{\"field\":\"/a\",\"eq\":1},{\"json\":false}]}",
         "{\"not\":{\"field\":\"/b\",\"eq\":\"v2\"}}",
         "{\"field\":\"/a\",\"gt\":0}",
+        "{\"field\":\"/b\",\"regex\":\"^(v|vv)+$\"}", /* can blow up */
     };
     size_t n = sizeof(others) / sizeof(*others);
 
@@ -1217,7 +1225,7 @@ static void test_index_gives_the_same_results_as_no_index(void **state)
 {
     uint64_t s = 0x9e3779b97f4a7c15ULL;
     rules_scratch_t *sa = rules_scratch_create(), *sb = rules_scratch_create();
-    size_t set, i, matched = 0, stops = 0, dl = 0;
+    size_t set, i, matched = 0, stops = 0, dl = 0, limits = 0;
     char value[256];
 
     (void)state;
@@ -1234,12 +1242,29 @@ static void test_index_gives_the_same_results_as_no_index(void **state)
 
             if (rnd(&s) % 3 == 0)
                 m.hdrs[0] = "h", m.hdrs[1] = "x";
-            if (rnd(&s) % 20 == 0)
+            switch (rnd(&s) % 20) {
+            case 0: /* not JSON */
                 snprintf(value, sizeof(value), "{\"a\":");
-            else
+                break;
+            case 1: /* roots that are no object */
+                snprintf(value, sizeof(value), "[%s]",
+                         rnd_values[rnd(&s) % NVALUES]);
+                break;
+            case 2:
+                snprintf(value, sizeof(value), "%s",
+                         rnd_values[rnd(&s) % NVALUES]);
+                break;
+            case 3: /* the regex of rnd_other() hits its limit */
+                snprintf(value, sizeof(value), "{\"a\":%s,\"b\":\"%s!\"}",
+                         rnd_values[rnd(&s) % NVALUES],
+                         "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv");
+                break;
+            default:
                 snprintf(value, sizeof(value), "{\"a\":%s,\"b\":%s}",
                          rnd_values[rnd(&s) % NVALUES],
                          rnd_values[rnd(&s) % NVALUES]);
+                break;
+            }
             v = view(&m);
             a = rules_eval(ra, &v, sa);
             b = rules_eval(rb, &v, sb);
@@ -1248,6 +1273,8 @@ static void test_index_gives_the_same_results_as_no_index(void **state)
             same_result(a, b, value);
             matched += a->nmatched;
             dl += (size_t)a->dead_letter;
+            limits += a->dead_letter &&
+                      strcmp(a->reason, "regex_limit") == 0;
             stops += a->nmatched > 0 &&
                      ra->routes[a->matched[a->nmatched - 1]].stop;
         }
@@ -1255,10 +1282,11 @@ static void test_index_gives_the_same_results_as_no_index(void **state)
         rules_destroy(rb);
         free(text);
     }
-    /* the comparison covered matches, stops and dead letters */
+    /* the comparison covered matches, stops, dead letters, regex limits */
     assert_true(matched > 1000);
     assert_true(stops > 50);
     assert_true(dl > 50);
+    assert_true(limits > 10);
     rules_scratch_destroy(sa);
     rules_scratch_destroy(sb);
 }
