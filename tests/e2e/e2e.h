@@ -5,6 +5,7 @@
 #ifndef E2E_H
 #define E2E_H
 
+#include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,29 @@ int e2e_cmd_emulate(int argc, char **argv);
 /* Helpers shared by the subcommands (e2e_tool.c). */
 double e2e_now(void);
 int e2e_parse_u64(const char *s, uint64_t *out);
+
+/* One option of a subcommand, in a table ended by {NULL}: "NAME VALUE"
+ * stores VALUE in *str, or parses it (a decimal integer >= 0) into *num;
+ * a flag "NAME" (str and num NULL) sets *flag to 1. */
+typedef struct e2e_opt {
+    const char *name;
+    const char **str;
+    uint64_t *num;
+    int *flag;
+} e2e_opt_t;
+
+/* Parse argv[1..argc) (argv[0] is the subcommand) against opts. Returns 0,
+ * or -1 on an unknown option, a missing or malformed value. */
+int e2e_opts_parse(int argc, char **argv, const e2e_opt_t *opts);
+
+/* A librdkafka client of type on brokers, with props (name, value pairs,
+ * NULL-ended; may be NULL) and, when dr is not NULL, that delivery report
+ * callback with opaque. NULL (logged) on error; the caller destroys it. */
+rd_kafka_t *e2e_client_new(rd_kafka_type_t type, const char *brokers,
+                           const char *const *props,
+                           void (*dr)(rd_kafka_t *,
+                                      const rd_kafka_message_t *, void *),
+                           void *opaque);
 /* 1 once SIGINT or SIGTERM arrived (handlers installed by main()). */
 int e2e_stopping(void);
 

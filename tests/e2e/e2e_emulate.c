@@ -215,87 +215,56 @@ static int checkpoint(emu_t *em, rd_kafka_topic_partition_list_t *done)
     return 0;
 }
 
-static rd_kafka_t *emu_client(rd_kafka_type_t type, const char **props,
-                              emu_t *em)
-{
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char errstr[512];
-    rd_kafka_t *rk;
-    size_t i;
-
-    for (i = 0; props[i]; i += 2)
-        if (rd_kafka_conf_set(conf, props[i], props[i + 1], errstr,
-                              sizeof(errstr)))
-            goto err;
-    if (type == RD_KAFKA_PRODUCER) {
-        rd_kafka_conf_set_dr_msg_cb(conf, emu_dr);
-        rd_kafka_conf_set_opaque(conf, em);
-    }
-    rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-    if (rk)
-        return rk;
-err:
-    log_error("emulate: %s", errstr);
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-}
-
 int e2e_cmd_emulate(int argc, char **argv)
 {
-    const char *cons_props[] = {
-        "bootstrap.servers", NULL, "group.id", NULL,
-        "auto.offset.reset", "earliest", "enable.auto.offset.store", "false",
-        "auto.commit.interval.ms", "1000", "session.timeout.ms", "6000",
-        "heartbeat.interval.ms", "500", "enable.partition.eof", "true",
-        NULL};
-    const char *prod_props[] = {
-        "bootstrap.servers", NULL, "enable.idempotence", "true",
-        "partitioner", "murmur2_random", "linger.ms", "5", NULL};
+    static const char *const cons_props[] = {
+        "group.id", NULL, "auto.offset.reset", "earliest",
+        "enable.auto.offset.store", "false", "auto.commit.interval.ms", "1000",
+        "session.timeout.ms", "6000", "heartbeat.interval.ms", "500",
+        "enable.partition.eof", "true", NULL};
+    static const char *const prod_props[] = {
+        "enable.idempotence", "true", "partitioner", "murmur2_random",
+        "linger.ms", "5", NULL};
+    const char *brokers = NULL, *group = NULL, *defect = "none";
+    const char *cprops[sizeof(cons_props) / sizeof(*cons_props)];
     rd_kafka_topic_partition_list_t *sub = NULL, *done = NULL;
     rd_kafka_resp_err_t err;
     emu_t em;
     int rc = 1, i, since = 0, once = 0, at_end = 0;
     int eof[E2E_SOURCE_PARTITIONS] = {0};
+    const e2e_opt_t opts[] = {
+        {"-b", &brokers, NULL, NULL}, {"-G", &group, NULL, NULL},
+        {"--seed", NULL, &em.seed, NULL}, {"--count", NULL, &em.count, NULL},
+        {"--defect", &defect, NULL, NULL}, {"--once", NULL, NULL, &once},
+        {NULL, NULL, NULL, NULL}};
     size_t d;
 
     memset(&em, 0, sizeof(em));
     em.seed = 42;
     em.count = 1000000;
     em.victim = 1000;
-    for (i = 1; i < argc && !strcmp(argv[i], "--once"); i++)
-        once = 1;
-    for (; i + 1 < argc; i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
-        if (strcmp(a, "-b") == 0) {
-            cons_props[1] = prod_props[1] = v;
-        } else if (strcmp(a, "-G") == 0) {
-            cons_props[3] = v;
-        } else if (strcmp(a, "--seed") == 0 && !e2e_parse_u64(v, &em.seed)) {
-        } else if (strcmp(a, "--count") == 0 &&
-                   !e2e_parse_u64(v, &em.count)) {
-        } else if (strcmp(a, "--defect") == 0) {
-            for (d = 0; d < sizeof(defect_names) / sizeof(*defect_names); d++)
-                if (!strcmp(v, defect_names[d]))
-                    em.defect = (enum defect)d;
-            if (strcmp(v, defect_names[em.defect]))
-                goto usage;
-        } else {
-            goto usage;
-        }
-    }
-    if (i != argc || !cons_props[1] || !cons_props[3])
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !group)
         goto usage;
+    for (d = 0; d < sizeof(defect_names) / sizeof(*defect_names); d++)
+        if (!strcmp(defect, defect_names[d]))
+            em.defect = (enum defect)d;
+    if (strcmp(defect, defect_names[em.defect]))
+        goto usage;
+    memcpy(cprops, cons_props, sizeof(cprops));
+    cprops[1] = group;
     em.m = malloc(sizeof(*em.m));
     em.m2 = malloc(sizeof(*em.m2));
-    em.cons = emu_client(RD_KAFKA_CONSUMER, cons_props, &em);
-    em.prod = emu_client(RD_KAFKA_PRODUCER, prod_props, &em);
+    em.cons = e2e_client_new(RD_KAFKA_CONSUMER, brokers, cprops, NULL, NULL);
+    em.prod = e2e_client_new(RD_KAFKA_PRODUCER, brokers, prod_props, emu_dr,
+                             &em);
     sub = rd_kafka_topic_partition_list_new(1);
     done = rd_kafka_topic_partition_list_new(E2E_SOURCE_PARTITIONS);
     if (!em.m || !em.m2 || !em.cons || !em.prod)
         goto out;
     rd_kafka_poll_set_consumer(em.cons);
     if (once) {
-        /* No group: all of the source from the start, once. */
+        /* Assigned, not subscribed: all of the source from the start,
+         * once; the stored offsets are still committed (auto commit). */
         for (i = 0; i < E2E_SOURCE_PARTITIONS; i++)
             rd_kafka_topic_partition_list_add(sub, E2E_SOURCE_TOPIC, i)
                 ->offset = RD_KAFKA_OFFSET_BEGINNING;

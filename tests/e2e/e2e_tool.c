@@ -60,10 +60,35 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* A librdkafka client of the given type on brokers; NULL (logged) on
- * error. The caller destroys it. */
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *brokers,
-                              const char *const *props)
+int e2e_opts_parse(int argc, char **argv, const e2e_opt_t *opts)
+{
+    const e2e_opt_t *o;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        for (o = opts; o->name && strcmp(o->name, argv[i]); o++)
+            ;
+        if (!o->name)
+            return -1;
+        if (!o->str && !o->num) {
+            *o->flag = 1;
+            continue;
+        }
+        if (++i >= argc)
+            return -1;
+        if (o->str)
+            *o->str = argv[i];
+        else if (e2e_parse_u64(argv[i], o->num))
+            return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *e2e_client_new(rd_kafka_type_t type, const char *brokers,
+                           const char *const *props,
+                           void (*dr)(rd_kafka_t *,
+                                      const rd_kafka_message_t *, void *),
+                           void *opaque)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -77,6 +102,10 @@ static rd_kafka_t *client_new(rd_kafka_type_t type, const char *brokers,
         if (rd_kafka_conf_set(conf, props[i], props[i + 1], errstr,
                               sizeof(errstr)) != RD_KAFKA_CONF_OK)
             goto err;
+    if (dr) {
+        rd_kafka_conf_set_dr_msg_cb(conf, dr);
+        rd_kafka_conf_set_opaque(conf, opaque);
+    }
     rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk)
         goto err;
@@ -289,7 +318,7 @@ static int cmd_mock(int argc, char **argv)
                 return 1;
         }
     }
-    rk = client_new(RD_KAFKA_PRODUCER, "", quiet);
+    rk = e2e_client_new(RD_KAFKA_PRODUCER, "", quiet, NULL, NULL);
     if (!rk || !ts)
         goto out;
     for (i = 1; i < argc; i++)
@@ -439,53 +468,26 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic)
 
 static int cmd_produce(int argc, char **argv)
 {
+    static const char *const props[] = {
+        "enable.idempotence", "true", "linger.ms", "5",
+        "queue.buffering.max.messages", "200000", NULL};
     const char *brokers = NULL, *topic = E2E_SOURCE_TOPIC;
     uint64_t count = 0, seed = 42, n;
+    const e2e_opt_t opts[] = {
+        {"-b", &brokers, NULL, NULL}, {"-t", &topic, NULL, NULL},
+        {"--count", NULL, &count, NULL}, {"--seed", NULL, &seed, NULL},
+        {NULL, NULL, NULL, NULL}};
     produce_state_t ps = {0, 0};
-    rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
     e2e_msg_t *m = NULL;
-    char errstr[512];
     double t0 = e2e_now();
-    int rc = 1, i, parts;
+    int rc = 1, parts;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            goto usage;
-        if (strcmp(a, "-b") == 0)
-            brokers = v;
-        else if (strcmp(a, "-t") == 0)
-            topic = v;
-        else if (strcmp(a, "--count") == 0 && !e2e_parse_u64(v, &count))
-            ;
-        else if (strcmp(a, "--seed") == 0 && !e2e_parse_u64(v, &seed))
-            ;
-        else
-            goto usage;
-        i++;
-    }
-    if (!brokers || !count)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !count)
         goto usage;
-    conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "queue.buffering.max.messages", "200000",
-                          errstr, sizeof(errstr))) {
-        log_error("produce: %s", errstr);
+    rk = e2e_client_new(RD_KAFKA_PRODUCER, brokers, props, produce_dr, &ps);
+    if (!rk)
         goto out;
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, produce_dr);
-    rd_kafka_conf_set_opaque(conf, &ps);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        log_error("produce: %s", errstr);
-        goto out;
-    }
-    conf = NULL; /* owned by rk */
     parts = topic_partitions(rk, topic);
     if (parts != E2E_SOURCE_PARTITIONS) {
         log_error("produce: %s has %d partitions, the dataset needs %d",
@@ -543,8 +545,6 @@ static int cmd_produce(int argc, char **argv)
     rc = 0;
 out:
     free(m);
-    if (conf)
-        rd_kafka_conf_destroy(conf);
     if (rk)
         rd_kafka_destroy(rk);
     return rc;
@@ -561,32 +561,20 @@ static int cmd_committed(int argc, char **argv)
     const char *brokers = NULL, *group = NULL, *topic = NULL;
     const char *props[] = {"group.id", NULL, "enable.auto.commit", "false",
                            NULL, NULL};
-    rd_kafka_topic_partition_list_t *tp = NULL;
     uint64_t wait = 0;
+    const e2e_opt_t opts[] = {
+        {"-b", &brokers, NULL, NULL}, {"-G", &group, NULL, NULL},
+        {"-t", &topic, NULL, NULL}, {"--wait", NULL, &wait, NULL},
+        {NULL, NULL, NULL, NULL}};
+    rd_kafka_topic_partition_list_t *tp = NULL;
     rd_kafka_t *rk = NULL;
     double deadline;
     int rc = 1, i, parts, at_end = 0;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            goto usage;
-        if (strcmp(a, "-b") == 0)
-            brokers = v;
-        else if (strcmp(a, "-G") == 0)
-            group = v;
-        else if (strcmp(a, "-t") == 0)
-            topic = v;
-        else if (strcmp(a, "--wait") == 0 && !e2e_parse_u64(v, &wait))
-            ;
-        else
-            goto usage;
-        i++;
-    }
-    if (!brokers || !group || !topic)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !group || !topic)
         goto usage;
     props[1] = group;
-    rk = client_new(RD_KAFKA_CONSUMER, brokers, props);
+    rk = e2e_client_new(RD_KAFKA_CONSUMER, brokers, props, NULL, NULL);
     if (!rk)
         goto out;
     parts = topic_partitions(rk, topic);
@@ -678,35 +666,19 @@ static int cmd_progress(int argc, char **argv)
 {
     const char *brokers = NULL, *source = E2E_SOURCE_TOPIC;
     uint64_t until = 0, timeout = 60, stall = 0, interval = 50;
+    const e2e_opt_t opts[] = {
+        {"-b", &brokers, NULL, NULL}, {"--source", &source, NULL, NULL},
+        {"--until", NULL, &until, NULL}, {"--timeout", NULL, &timeout, NULL},
+        {"--stall", NULL, &stall, NULL},
+        {"--interval-ms", NULL, &interval, NULL}, {NULL, NULL, NULL, NULL}};
     int64_t total = -1, prev = -1;
     double t0 = e2e_now(), changed = t0;
     rd_kafka_t *rk;
-    int i, rc = 1, moved = 0;
+    int rc = 1, moved = 0;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            goto usage;
-        if (strcmp(a, "-b") == 0)
-            brokers = v;
-        else if (strcmp(a, "--source") == 0)
-            source = v;
-        else if (strcmp(a, "--until") == 0 && !e2e_parse_u64(v, &until))
-            ;
-        else if (strcmp(a, "--timeout") == 0 && !e2e_parse_u64(v, &timeout))
-            ;
-        else if (strcmp(a, "--stall") == 0 && !e2e_parse_u64(v, &stall))
-            ;
-        else if (strcmp(a, "--interval-ms") == 0 &&
-                 !e2e_parse_u64(v, &interval))
-            ;
-        else
-            goto usage;
-        i++;
-    }
-    if (!brokers)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers)
         goto usage;
-    rk = client_new(RD_KAFKA_PRODUCER, brokers, NULL);
+    rk = e2e_client_new(RD_KAFKA_PRODUCER, brokers, NULL, NULL, NULL);
     if (!rk)
         return 1;
     for (;;) {
@@ -752,22 +724,14 @@ static int cmd_expect(int argc, char **argv)
 {
     uint64_t count = 0, seed = 42, n, total = 0;
     uint64_t per_topic[64] = {0};
-    int i, only_total = 0;
+    int only_total = 0;
+    const e2e_opt_t opts[] = {
+        {"--count", NULL, &count, NULL}, {"--seed", NULL, &seed, NULL},
+        {"--total", NULL, NULL, &only_total}, {NULL, NULL, NULL, NULL}};
     e2e_msg_t *m;
     size_t t;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--total") == 0)
-            only_total = 1;
-        else if (v && strcmp(a, "--count") == 0 && !e2e_parse_u64(v, &count))
-            i++;
-        else if (v && strcmp(a, "--seed") == 0 && !e2e_parse_u64(v, &seed))
-            i++;
-        else
-            goto usage;
-    }
-    if (!count)
+    if (e2e_opts_parse(argc, argv, opts) || !count)
         goto usage;
     m = malloc(sizeof(*m));
     if (!m)
@@ -794,10 +758,12 @@ usage:
     return 2;
 }
 
-static int cmd_topics(void)
+static int cmd_topics(int argc, char **argv)
 {
     size_t t;
 
+    (void)argc;
+    (void)argv;
     for (t = 0; t < e2e_topic_count; t++)
         printf("%s:%d\n", e2e_topics[t].name, e2e_topics[t].partitions);
     return 0;
@@ -822,14 +788,35 @@ static const char usage_text[] =
     "          [--defect KIND]\n"
     "      stand-in router (from the dataset, not the rules), to test\n"
     "      verify and the scripts; runs until SIGTERM/SIGINT, or with\n"
-    "      --once reads the source once without a group and exits\n"
+    "      --once reads the source once (assigned, not subscribed; it\n"
+    "      still commits) and exits\n"
     "  topics      list the test topics as NAME:PARTITIONS\n"
     "  selftest    check murmur2 and the dataset generator\n";
+
+static int cmd_selftest(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return e2e_selftest();
+}
+
+/* The subcommands: argc/argv start at the name; return the exit code. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} cmds[] = {
+    {"mock", cmd_mock},           {"produce", cmd_produce},
+    {"verify", e2e_cmd_verify},   {"emulate", e2e_cmd_emulate},
+    {"committed", cmd_committed}, {"progress", cmd_progress},
+    {"expect", cmd_expect},       {"topics", cmd_topics},
+    {"selftest", cmd_selftest},
+};
 
 int main(int argc, char **argv)
 {
     struct sigaction sa;
     const char *cmd = argc > 1 ? argv[1] : "";
+    size_t i;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -840,24 +827,9 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0); /* interleave with the log lines */
     if (getenv("E2E_DEBUG"))
         log_set_level(LOG_DEBUG);
-    if (strcmp(cmd, "mock") == 0)
-        return cmd_mock(argc - 1, argv + 1);
-    if (strcmp(cmd, "produce") == 0)
-        return cmd_produce(argc - 1, argv + 1);
-    if (strcmp(cmd, "verify") == 0)
-        return e2e_cmd_verify(argc - 1, argv + 1);
-    if (strcmp(cmd, "emulate") == 0)
-        return e2e_cmd_emulate(argc - 1, argv + 1);
-    if (strcmp(cmd, "committed") == 0)
-        return cmd_committed(argc - 1, argv + 1);
-    if (strcmp(cmd, "progress") == 0)
-        return cmd_progress(argc - 1, argv + 1);
-    if (strcmp(cmd, "expect") == 0)
-        return cmd_expect(argc - 1, argv + 1);
-    if (strcmp(cmd, "topics") == 0)
-        return cmd_topics();
-    if (strcmp(cmd, "selftest") == 0)
-        return e2e_selftest();
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].run(argc - 1, argv + 1);
     fputs(usage_text, stderr);
     return 2;
 }

@@ -50,6 +50,7 @@ typedef struct vstate {
     int ntopics;
     uint64_t found, dups, unexpected, misplaced, bad_headers, order, missing;
     uint64_t source_bad;
+    int unread;              /* partitions not read to the end: fails */
     int allow_dups;          /* at-least-once: copies are fine */
     int max_report;          /* detail lines per kind */
     int reported[8];
@@ -415,8 +416,8 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
 /* Read the topics [first, ntopics) with consumer rk to their high
  * watermarks (asked through meta: on the consumer's connections they would
  * wait behind long-polling fetches); for the outputs, again and again
- * while something is missing, until the deadline. Returns 0, -1 on client
- * error. */
+ * while something is missing, until the deadline. Partitions it could not
+ * read to the end count in vs->unread. Returns 0, -1 on client error. */
 static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
                        int first, double deadline, int source)
 {
@@ -493,6 +494,7 @@ static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
         if (left) {
             log_error("verify: no message for %d s with %d partition(s) "
                       "not read to the end", STUCK_SECONDS, left);
+            vs->unread += left; /* what is there unread may be wrong */
             break;
         }
         if (source)
@@ -511,7 +513,8 @@ out:
     return rc;
 }
 
-/* Add every topic of the cluster (sources, or outputs) to vs->topics. */
+/* Add every topic of the cluster (sources, or outputs) to vs->topics.
+ * Returns 0, or -1 (logged) when one cannot be added. */
 static int list_topics(vstate_t *vs, rd_kafka_t *rk, int source)
 {
     const struct rd_kafka_metadata *md = NULL;
@@ -529,23 +532,25 @@ static int list_topics(vstate_t *vs, rd_kafka_t *rk, int source)
             mt->err || mt->partition_cnt < 1)
             continue;
         if (vs->ntopics >= MAX_TOPICS) {
-            log_error("verify: too many topics");
-            break;
+            log_error("verify: more than %d topics", MAX_TOPICS);
+            goto err;
         }
         snprintf(vt->name, sizeof(vt->name), "%s", mt->topic);
         vt->idx = e2e_topic_index(mt->topic, strlen(mt->topic));
         vt->parts = mt->partition_cnt;
         vt->hwm = calloc((size_t)vt->parts, sizeof(*vt->hwm));
         vt->pos = calloc((size_t)vt->parts, sizeof(*vt->pos));
+        vs->ntopics++; /* hwm and pos freed by vstate_free() */
         if (!vt->hwm || !vt->pos) {
-            free(vt->hwm);
-            free(vt->pos);
-            break;
+            log_error("verify: out of memory");
+            goto err;
         }
-        vs->ntopics++;
     }
     rd_kafka_metadata_destroy(md);
     return 0;
+err:
+    rd_kafka_metadata_destroy(md);
+    return -1;
 }
 
 /* Build the table of expected entries. -1 when out of memory. */
@@ -627,44 +632,30 @@ static void vstate_free(vstate_t *vs)
 int e2e_cmd_verify(int argc, char **argv)
 {
     const char *brokers = NULL;
+    char group[64];
+    const char *props[] = {
+        "group.id", group, "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false", "enable.partition.eof", "true",
+        "fetch.wait.max.ms", "20", NULL};
     uint64_t timeout = 10, max_report = 10;
-    int allow_dups = 0, rc = 1, i, ok;
-    char errstr[512], group[64];
-    rd_kafka_conf_t *conf = NULL;
+    int allow_dups = 0, rc = 1, ok;
     rd_kafka_t *rk = NULL, *meta = NULL;
     double t0 = e2e_now();
     uint64_t n, src_missing = 0;
     vstate_t vs;
+    const e2e_opt_t opts[] = {
+        {"-b", &brokers, NULL, NULL},
+        {"--rules-version", &vs.version, NULL, NULL},
+        {"--count", NULL, &vs.count, NULL}, {"--seed", NULL, &vs.seed, NULL},
+        {"--timeout", NULL, &timeout, NULL},
+        {"--max-report", NULL, &max_report, NULL},
+        {"--allow-dups", NULL, NULL, &allow_dups}, {NULL, NULL, NULL, NULL}};
 
     memset(&vs, 0, sizeof(vs));
     vs.seed = 42;
     vs.version = "1";
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--allow-dups") == 0) {
-            allow_dups = 1;
-            continue;
-        }
-        if (!v)
-            goto usage;
-        if (strcmp(a, "-b") == 0)
-            brokers = v;
-        else if (strcmp(a, "--rules-version") == 0)
-            vs.version = v;
-        else if (strcmp(a, "--count") == 0 && !e2e_parse_u64(v, &vs.count))
-            ;
-        else if (strcmp(a, "--seed") == 0 && !e2e_parse_u64(v, &vs.seed))
-            ;
-        else if (strcmp(a, "--timeout") == 0 && !e2e_parse_u64(v, &timeout))
-            ;
-        else if (strcmp(a, "--max-report") == 0 &&
-                 !e2e_parse_u64(v, &max_report))
-            ;
-        else
-            goto usage;
-        i++;
-    }
-    if (!brokers || !vs.count || vs.count > 1000000)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !vs.count ||
+        vs.count > 1000000)
         goto usage;
     vs.max_report = (int)max_report;
     vs.allow_dups = allow_dups;
@@ -673,38 +664,11 @@ int e2e_cmd_verify(int argc, char **argv)
         log_error("verify: out of memory");
         goto out;
     }
-
-    conf = rd_kafka_conf_new();
     snprintf(group, sizeof(group), "e2e-verify-%d", (int)getpid());
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
-                          sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", errstr,
-                          sizeof(errstr))) {
-        log_error("verify: %s", errstr);
+    rk = e2e_client_new(RD_KAFKA_CONSUMER, brokers, props, NULL, NULL);
+    meta = e2e_client_new(RD_KAFKA_PRODUCER, brokers, NULL, NULL, NULL);
+    if (!rk || !meta)
         goto out;
-    }
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (!rk) {
-        log_error("verify: %s", errstr);
-        goto out;
-    }
-    conf = NULL; /* owned by rk */
-    conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
-                          sizeof(errstr)) ||
-        !(meta = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                              sizeof(errstr)))) {
-        log_error("verify: %s", errstr);
-        goto out;
-    }
-    conf = NULL; /* owned by meta */
 
     /* The source first: where each message really is. */
     if (list_topics(&vs, rk, 1) || vs.ntopics != 1) {
@@ -729,13 +693,13 @@ int e2e_cmd_verify(int argc, char **argv)
     report_topics(&vs);
     ok = !vs.missing && !vs.unexpected && !vs.misplaced && !vs.bad_headers &&
          !vs.order && (allow_dups || !vs.dups) && !src_missing &&
-         !vs.source_bad;
+         !vs.source_bad && !vs.unread;
     printf("verify: expected=%" PRIu64 " found=%" PRIu64 " missing=%" PRIu64
            " duplicates=%" PRIu64 " unexpected=%" PRIu64 " misplaced=%"
            PRIu64 " bad_headers=%" PRIu64 " out_of_order=%" PRIu64
-           " (%.1f s) %s\n", vs.entries, vs.found, vs.missing, vs.dups,
-           vs.unexpected, vs.misplaced, vs.bad_headers, vs.order,
-           e2e_now() - t0, ok ? "OK" : "FAILED");
+           " unread=%d (%.1f s) %s\n", vs.entries, vs.found, vs.missing,
+           vs.dups, vs.unexpected, vs.misplaced, vs.bad_headers, vs.order,
+           vs.unread, e2e_now() - t0, ok ? "OK" : "FAILED");
     rc = ok ? 0 : 1;
 out:
     if (rk) {
@@ -744,8 +708,6 @@ out:
     }
     if (meta)
         rd_kafka_destroy(meta);
-    if (conf)
-        rd_kafka_conf_destroy(conf);
     vstate_free(&vs);
     return rc;
 usage:

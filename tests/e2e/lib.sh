@@ -126,15 +126,26 @@ need() {
     [ -x "$1" ] || fail "$1 is missing (make $(basename "$1")?)"
 }
 
-# mock_with ARGS...: start a mock cluster (e2e_tool mock ARGS, no stdin)
-# and wait for its bootstrap servers; sets BS and MOCK_PID.
+# mock_with [--faults] ARGS...: start a mock cluster (e2e_tool mock ARGS)
+# and wait for its bootstrap servers; sets BS and MOCK_PID. With --faults
+# its stdin is a fifo kept open in MOCK_FD, for mock_cmd; else it has none.
 mock_with() {
-    local i
+    local i in=/dev/null opts=(--no-stdin)
+    if [ "${1-}" = --faults ]; then
+        shift
+        in=$WORK/mock.in
+        opts=()
+        mkfifo "$in" || fail "mkfifo failed"
+    fi
     need "$TOOL"
-    "$TOOL" mock "$@" --portfile "$WORK/bootstrap" --no-stdin \
-        --die-with-parent >"$WORK/mock.out" 2>"$WORK/mock.log" &
+    "$TOOL" mock "$@" "${opts[@]}" --portfile "$WORK/bootstrap" \
+        --die-with-parent <"$in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
     MOCK_PID=$!
     PIDS+=("$MOCK_PID")
+    # Opening the write end unblocks the mock's open of the read end.
+    if [ "$in" != /dev/null ]; then
+        exec {MOCK_FD}>"$in" || fail "cannot open the mock's fifo"
+    fi
     for i in $(seq 1 150); do
         [ -s "$WORK/bootstrap" ] && break
         alive "$MOCK_PID" || fail "mock cluster did not start"
@@ -295,28 +306,12 @@ topic_values() {
 }
 
 # start_fault_mock [MOCK ARGS...]: start_mock (every test topic, or the
-# given --topic NAME:PARTS args) with its stdin on a fifo kept open in
-# MOCK_FD, for mock_cmd; sets BS.
+# given --topic NAME:PARTS args) taking faults on stdin (mock_cmd); sets
+# BS.
 start_fault_mock() {
-    local args=("$@") i
-    need "$TOOL"
+    local args=("$@")
     [ "${#args[@]}" -gt 0 ] || args=(--e2e-topics)
-    mkfifo "$WORK/mock.in" || fail "mkfifo failed"
-    "$TOOL" mock --brokers "${E2E_BROKERS:-3}" "${args[@]}" \
-        --portfile "$WORK/bootstrap" --die-with-parent \
-        <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
-    MOCK_PID=$!
-    PIDS+=("$MOCK_PID")
-    # Opening the write end unblocks the mock's open of the read end.
-    exec {MOCK_FD}>"$WORK/mock.in" || fail "cannot open the mock's fifo"
-    for i in $(seq 1 150); do
-        [ -s "$WORK/bootstrap" ] && break
-        alive "$MOCK_PID" || fail "mock cluster did not start"
-        sleep 0.1
-    done
-    [ -s "$WORK/bootstrap" ] || fail "mock cluster did not start in 15 s"
-    BS=$(cat "$WORK/bootstrap")
-    log "mock cluster at $BS (faults on stdin)"
+    mock_with --faults --brokers "${E2E_BROKERS:-3}" "${args[@]}"
 }
 
 # mock_cmd LINE...: send fault commands to the mock (see e2e_tool mock)

@@ -2,7 +2,9 @@
 # selfcheck.sh - the checker can fail: murmur2 and the dataset self-test,
 # then a stand-in router (e2e_tool emulate --once, outputs from the
 # dataset) without and with each kind of defect; verify must pass the
-# clean run and catch every defect in the right counter. Needs no router.
+# clean run and catch every defect in the right counter; the committed
+# offsets probe must pass for the clean run's group (emulate commits what
+# it routed) and fail for a group that committed nothing. Needs no router.
 . "$(dirname "$0")/lib.sh"
 
 COUNT=${E2E_SELFCHECK_COUNT:-5000}
@@ -30,6 +32,12 @@ defect() {
     log "defect $name: $VERIFY_LINE"
     if [ "$name" = none ]; then
         [ "$got" = 0 ] || check_failed "none: $counter=$got"
+        "$TOOL" committed -b "$BS" -G "selfcheck-$name" -t e2e.src \
+            --wait 10 >"$WORK/committed-$name.out" 2>&1 ||
+            check_failed "committed: not at end after the clean run"
+        "$TOOL" committed -b "$BS" -G "selfcheck-nobody" -t e2e.src \
+            >"$WORK/committed-nobody.out" 2>&1 &&
+            check_failed "committed: at end for a group without commits"
     elif [ -z "$got" ] || [ "$got" = 0 ]; then
         check_failed "$name: $counter is ${got:-missing}, want > 0"
     fi

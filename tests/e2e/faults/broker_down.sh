@@ -9,15 +9,10 @@ E2E_COUNT=${E2E_COUNT:-100000}
 
 VICTIM=2
 start_fault_mock
-mock_cmd "leader e2e.src 0 $VICTIM" "leader e2e.src 2 $VICTIM" \
-    "leader e2e.audit 0 $VICTIM" "leader e2e.play 1 $VICTIM" \
-    "leader e2e.type.play 0 $VICTIM" "leader e2e.search 0 $VICTIM" \
-    "leader e2e.u1 3 $VICTIM" "leader e2e.dlq 0 $VICTIM" \
-    "leader e2e.dlq 1 $VICTIM" "coordinator $GROUP 1"
+victim_leads "$VICTIM" "leader e2e.u1 3 $VICTIM" "leader e2e.dlq 1 $VICTIM" \
+    "coordinator $GROUP 1"
 fault_start
 fault_point 15
-mock_cmd "down $VICTIM"
-sleep 5
-mock_cmd "up $VICTIM"
+outage "$VICTIM" 5
 fault_settle 60
 finish

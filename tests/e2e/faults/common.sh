@@ -2,7 +2,9 @@
 # a mock cluster taking faults on stdin, the dataset, the router, faults at
 # given points of the stream, then nothing may be lost.
 #
-# Environment (besides lib.sh's): E2E_COUNT defaults to 100000 here.
+# Environment (besides lib.sh's): E2E_COUNT defaults to 100000 here;
+# FAULT_ROUTER_ARGS (word-split) replaces a scenario's default router
+# arguments (fault_start), e.g. FAULT_ROUTER_ARGS= for none.
 
 # fault_point PCT: wait until the outputs reach PCT% of EXPECTED; the fault
 # that follows must land mid-stream (a check fails if routing was over).
@@ -15,13 +17,32 @@ fault_point() {
     alive "$ROUTER_PID" || check_failed "router died before the fault at $1%"
 }
 
-# fault_start [ROUTER ARGS...]: the mock (faults on stdin), the dataset and
-# the router. Scenario setup (leaders...) goes between start_fault_mock and
-# this, or after.
+# fault_start [DEFAULT ROUTER ARGS...]: the dataset and the router, with
+# FAULT_ROUTER_ARGS when set, else these arguments. Scenario setup
+# (leaders...) goes between start_fault_mock and this, or after.
 fault_start() {
     T_START=$SECONDS
     produce_dataset
-    start_router "$@"
+    start_router ${FAULT_ROUTER_ARGS-"$@"}
+}
+
+# victim_leads ID [LINE...]: broker ID leads source partitions 0 and 2,
+# partitions of several destination topics and dead-letter partition 0;
+# then the mock commands LINE... are applied too.
+victim_leads() {
+    local v=$1
+    shift
+    mock_cmd "leader e2e.src 0 $v" "leader e2e.src 2 $v" \
+        "leader e2e.audit 0 $v" "leader e2e.play 1 $v" \
+        "leader e2e.type.play 0 $v" "leader e2e.search 0 $v" \
+        "leader e2e.dlq 0 $v" "$@"
+}
+
+# outage ID SECONDS: broker ID goes down for SECONDS, then comes back.
+outage() {
+    mock_cmd "down $1"
+    sleep "$2"
+    mock_cmd "up $1"
 }
 
 # fault_settle SECONDS: the router must commit the whole source within

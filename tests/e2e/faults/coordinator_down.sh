@@ -11,15 +11,10 @@ E2E_COUNT=${E2E_COUNT:-100000}
 
 VICTIM=2
 start_fault_mock
-mock_cmd "leader e2e.src 0 $VICTIM" "leader e2e.src 2 $VICTIM" \
-    "leader e2e.audit 0 $VICTIM" "leader e2e.play 1 $VICTIM" \
-    "leader e2e.type.play 0 $VICTIM" "leader e2e.search 0 $VICTIM" \
-    "leader e2e.dlq 0 $VICTIM" "coordinator $GROUP $VICTIM"
+victim_leads "$VICTIM" "coordinator $GROUP $VICTIM"
 fault_start
 fault_point 15
-mock_cmd "down $VICTIM"
-sleep 7
-mock_cmd "up $VICTIM"
+outage "$VICTIM" 7
 fault_settle 45
 grep -q 'SESSTMOUT\|revoked' "$ROUTER_LOG" ||
     log "note: no rebalance happened this time"

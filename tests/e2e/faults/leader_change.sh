@@ -33,8 +33,7 @@ move() {
 start_fault_mock
 DESTS=$("$TOOL" topics | cut -d: -f1 | grep -v '^e2e\.src$' | tr '\n' ' ')
 move 0 $DESTS e2e.src
-INFLIGHT1=(-X producer.max.in.flight.requests.per.connection=1)
-fault_start ${FAULT_ROUTER_ARGS-"${INFLIGHT1[@]}"}
+fault_start -X producer.max.in.flight.requests.per.connection=1
 round=1
 for pct in 10 35 60; do
     fault_point "$pct"

@@ -28,8 +28,7 @@ burst() {
 }
 
 start_fault_mock
-INFLIGHT1=(-X producer.max.in.flight.requests.per.connection=1)
-fault_start ${FAULT_ROUTER_ARGS-"${INFLIGHT1[@]}"}
+fault_start -X producer.max.in.flight.requests.per.connection=1
 for pct in 10 35 60; do
     fault_point "$pct"
     burst
