@@ -33,7 +33,7 @@ RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_set.c \
 CORE_SRC    := src/log.c src/tracker.c src/metrics.c src/anomalies.c \
                src/sha256.c src/utf8.c
 PROC_SRC    := src/pipeline.c src/pipeline_route.c src/pipeline_parts.c \
-               src/pipeline_stats.c src/demo.c \
+               src/pipeline_stats.c src/pipeline_txn.c src/demo.c \
                src/options.c src/control.c src/admin.c
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 

@@ -44,6 +44,10 @@ typedef struct router_conf {
     double drain_timeout;       /* --drain-timeout, seconds */
     double stats_interval;      /* --stats-interval, seconds */
     double duration;            /* --duration, seconds, 0 = until signal */
+    int exactly_once;           /* --exactly-once */
+    const char *txn_id;         /* --transactional-id */
+    double txn_interval;        /* --txn-interval, seconds */
+    int txn_max;                /* --txn-max */
     int demo;                   /* --demo */
     double demo_rate;           /* --demo-rate, events/s */
     int demo_partitions;        /* --demo-partitions */
@@ -87,6 +91,17 @@ static const options_def_t router_options[] = {
      "print a status line every S seconds (0: never; --demo: 1)"},
     {"duration", 0, OPT_DOUBLE, "S", "0", 0, 1e9, OFF(duration),
      "stop cleanly after S seconds (0: run until SIGINT/SIGTERM)"},
+    {"exactly-once", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(exactly_once),
+     "transactional producer: routed messages and source offsets commit "
+     "together (read the destinations with isolation.level=read_committed)"},
+    {"transactional-id", 0, OPT_STR, "ID", NULL, 0, 0, OFF(txn_id),
+     "--exactly-once: transactional.id, unique per running instance "
+     "(default router-GROUP-HOSTNAME)"},
+    {"txn-interval", 0, OPT_DOUBLE, "S", "1", 0.001, 600,
+     OFF(txn_interval), "--exactly-once: commit a transaction at least "
+     "every S seconds"},
+    {"txn-max", 0, OPT_INT, "N", "100000", 1, 10000000, OFF(txn_max),
+     "--exactly-once: ... or after N consumed messages"},
     {"demo", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(demo),
      "start an embedded mock cluster with generated music-app events"},
     {"demo-rate", 0, OPT_DOUBLE, "N", "2000", 0, 1e7, OFF(demo_rate),
@@ -401,6 +416,12 @@ int main(int argc, char **argv)
     pc.metrics = metrics;
     pc.anomalies = anomalies;
     pc.health_grace_ms = (int)(rc.health_grace * 1000);
+    pc.exactly_once = rc.exactly_once;
+    pc.transactional_id = rc.txn_id;
+    pc.txn_interval_ms = (int)(rc.txn_interval * 1000);
+    if (pc.txn_interval_ms < 1)
+        pc.txn_interval_ms = 1;
+    pc.txn_max_messages = rc.txn_max;
     if (pipeline_conf_check(&pc, errstr, sizeof(errstr))) {
         fprintf(stderr, "router: error: %s\n", errstr);
         exit_code = 2;

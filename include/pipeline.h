@@ -34,6 +34,15 @@ typedef struct pipeline_conf {
     anomalies_t *anomalies;       /* where to record dead letters; NULL:
                                    * none. Not owned. */
     int health_grace_ms;          /* no assignment for longer: unhealthy */
+    int exactly_once;             /* transactional producer: the routed
+                                   * messages and the source offsets commit
+                                   * in one transaction */
+    const char *transactional_id; /* exactly_once: NULL derives
+                                   * "router-<group>-<hostname>" */
+    int txn_interval_ms;          /* exactly_once: end a transaction at
+                                   * least this often */
+    int txn_max_messages;         /* ... or after this many consumed
+                                   * messages */
 } pipeline_conf_t;
 
 /* Per-destination-topic counters in a stats snapshot. */
@@ -59,6 +68,8 @@ typedef struct pipeline_stats {
                                    * a stuck dead letter */
     int stuck;                    /* partitions stuck on a failed dead
                                    * letter */
+    uint64_t txn_commits;         /* exactly-once: transactions committed */
+    uint64_t txn_aborts;          /* ... and aborted (then replayed) */
     int rules_version;            /* version of the running rules */
     int running;                  /* pipeline_run() is routing */
     char health[256];             /* "" when healthy, else the reason */

@@ -102,7 +102,7 @@ static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     size_t rl = strlen(role);
-    char prop[512];
+    char prop[600];
 
     if (!conf) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -120,6 +120,16 @@ static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
         if (conf_set(conf, prop, errstr, errstr_size))
             goto err;
     }
+    if (p->conf.exactly_once && !strcmp(role, "producer")) {
+        snprintf(prop, sizeof(prop), "transactional.id=%s", p->txn_id);
+        if (conf_set(conf, prop, errstr, errstr_size))
+            goto err;
+    }
+    if (p->conf.exactly_once && !strcmp(role, "consumer") &&
+        (conf_set(conf, "enable.auto.commit=false", errstr, errstr_size) ||
+         conf_set(conf, "isolation.level=read_committed", errstr,
+                  errstr_size)))
+        goto err;
     for (size_t i = 0; i < p->conf.nprops; i++) {
         const char *x = p->conf.props[i];
 
@@ -167,6 +177,11 @@ int pipeline_conf_check(const pipeline_conf_t *conf, char *errstr,
 
     memset(&tmp, 0, sizeof(tmp));
     tmp.conf = *conf;
+    if (conf->exactly_once &&
+        pl_txn_id(conf, tmp.txn_id, sizeof(tmp.txn_id))) {
+        snprintf(errstr, errstr_size, "--transactional-id: too long");
+        return -1;
+    }
     if (!(c = make_conf(&tmp, "producer", producer_defaults, errstr,
                         errstr_size)))
         return -1;
@@ -241,6 +256,16 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     if (p->conf.batch_size <= 0 || p->conf.batch_size > MAX_BATCH)
         p->conf.batch_size = 1000;
     p->lag = -1;
+    if (p->conf.txn_interval_ms <= 0)
+        p->conf.txn_interval_ms = 1000;
+    if (p->conf.txn_max_messages <= 0)
+        p->conf.txn_max_messages = 100000;
+    p->txn_backoff_ms = 200;
+    if (p->conf.exactly_once && pl_txn_id(conf, p->txn_id, sizeof(p->txn_id))) {
+        rules_destroy(rs);
+        snprintf(errstr, errstr_size, "--transactional-id: too long");
+        goto err;
+    }
     p->cur = rules_new(rs, 1); /* takes rs */
     if (!p->cur) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -295,6 +320,8 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         goto err;
     }
     if (check_brokers(p, errstr, errstr_size))
+        goto err;
+    if (p->conf.exactly_once && pl_txn_init(p, errstr, errstr_size))
         goto err;
     if (subscribe(p, errstr, errstr_size))
         goto err;
@@ -463,19 +490,25 @@ static void shutdown_clean(pipeline_t *p)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
             if (!pt->revoked && !pt->paused)
                 pl_part_pause(p, pt, 1);
-    while (p->inflight > 0 && pl_now_ms() < end) {
+    while (!p->conf.exactly_once && p->inflight > 0 && pl_now_ms() < end) {
         pl_serve_producer(p, 50);
         pl_offsets_flush(p);
     }
-    if (p->inflight > 0)
+    if (!p->conf.exactly_once && p->inflight > 0)
         log_warn("stopping: %" PRIu64 " messages still in flight after %d "
                  "ms; they will be routed again after a restart",
                  p->inflight, p->conf.drain_timeout_ms);
     p->stopping = 1;
-    pl_offsets_flush(p);
-    err = rd_kafka_commit(p->rkc, NULL, 0);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("final commit: %s", rd_kafka_err2str(err));
+    if (p->conf.exactly_once) {
+        /* What was routed commits with its offsets, or is aborted and
+         * routed again after a restart. */
+        pl_txn_commit(p);
+    } else {
+        pl_offsets_flush(p);
+        err = rd_kafka_commit(p->rkc, NULL, 0);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            log_warn("final commit: %s", rd_kafka_err2str(err));
+    }
     err = rd_kafka_consumer_close(p->rkc);
     if (err)
         log_warn("consumer close: %s", rd_kafka_err2str(err));
@@ -496,14 +529,26 @@ int pipeline_run(pipeline_t *p)
         int64_t now;
 
         swap_rules(p);
-        n = consume_batch(p, msgs);
+        if (!p->conf.exactly_once) {
+            n = consume_batch(p, msgs);
+        } else if (pl_now_ms() < p->txn_resume_at) {
+            pl_serve_producer(p, 50); /* backing off after an abort */
+            n = 0;
+        } else {
+            if (pl_txn_begin(p))
+                break;
+            n = consume_batch(p, msgs);
+        }
         if (route_batch(p, msgs, n) != 0)
             break;
         pl_serve_producer(p, 0);
-        pl_offsets_flush(p);
+        if (!p->conf.exactly_once)
+            pl_offsets_flush(p);
         pl_parts_reap(p);
         backpressure(p);
         now = pl_now_ms();
+        if (p->conf.exactly_once && pl_txn_due(p, now))
+            pl_txn_commit(p);
         if (now - last_retry >= STUCK_RETRY_MS) {
             retry_stuck(p);
             last_retry = now;
@@ -556,12 +601,23 @@ void pipeline_destroy(pipeline_t *p)
     }
     if (p->rkqu)
         rd_kafka_queue_destroy(p->rkqu);
+    /* Consumed messages kept by unfinished contexts (a stuck dead letter,
+     * deliveries purged after the drain timeout) hold the consumer:
+     * rd_kafka_destroy() would wait for them forever. The producer was
+     * purged above: nothing reads them any more. */
+    for (pl_slab_t *s = p->slabs; s; s = s->next)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->ctx[i].in_use && s->ctx[i].rkm) {
+                rd_kafka_message_destroy(s->ctx[i].rkm);
+                s->ctx[i].rkm = NULL;
+            }
     if (p->rkc)
         rd_kafka_destroy(p->rkc);
     pl_topics_destroy(p);
     if (p->rkp)
         rd_kafka_destroy(p->rkp);
     pl_ctx_free_all(p);
+    pl_txn_destroy(p);
     while (p->dl_deferred) {
         pl_dlreq_t *dl = p->dl_deferred;
 

@@ -55,12 +55,27 @@ typedef struct pl_part {
                                   * oldest first */
     struct pl_dlreq *stuck_tail;
     unsigned dl_retrying;       /* retried dead letters not reported yet */
+    int64_t txn_base;           /* exactly-once: offset of the first message
+                                 * consumed in the open transaction, -1
+                                 * when none: where an abort rewinds to */
     uint64_t consumed;          /* messages consumed */
     uint64_t consumed_pub;      /* of which published to the metrics */
     struct pl_part *next;       /* hash chain */
 } pl_part_t;
 
 struct pl_msgctx;
+
+/* Exactly-once: a produce that failed for good in an aborted
+ * transaction. When its message comes again, that destination gets a
+ * dead letter instead (a transaction with a failed produce can only be
+ * aborted, so the dead letter can only come in the next one). */
+typedef struct pl_poison {
+    char *topic;                /* source topic (owned) */
+    int32_t partition;
+    int64_t offset;
+    char *dest;                 /* the destination that failed (owned) */
+    char *error;                /* the librdkafka error (owned) */
+} pl_poison_t;
 
 /* The opaque of one produce: which message, which action. */
 typedef struct pl_dref {
@@ -167,6 +182,25 @@ struct pipeline {
     size_t nerrors;
     uint64_t unmatched_pub;
     int64_t no_assignment_since; /* ms, 0 while partitions are assigned */
+
+    /* Exactly-once (conf.exactly_once): pipeline_txn.c. */
+    char txn_id[512];           /* transactional.id in use */
+    int txn_open;               /* begin_transaction done, not ended */
+    int64_t txn_started;        /* ms, when the open one began */
+    uint64_t txn_msgs;          /* messages consumed into the open one */
+    int txn_failed;             /* the open one can only be aborted */
+    int txn_aborting;           /* abort in progress: purged deliveries
+                                 * are released quietly */
+    int64_t txn_resume_at;      /* ms: after an abort, consume again from
+                                 * then on (backoff) */
+    int txn_backoff_ms;         /* next backoff */
+    char txn_error[256];        /* why the last one aborted; "" after a
+                                 * commit with messages */
+    uint64_t txn_commits, txn_aborts;
+    uint64_t txn_commits_pub, txn_aborts_pub; /* published to metrics */
+    pl_poison_t *poison;        /* owned array */
+    size_t npoison;
+
     char fatal_reason[256];
 
     pthread_mutex_t lock;       /* guards pub and lag */
@@ -220,6 +254,33 @@ void pl_offsets_flush(pipeline_t *p);
 void pl_serve_producer(pipeline_t *p, int timeout_ms);
 void pl_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                      rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* pipeline_txn.c: exactly-once transactions */
+/* The transactional.id for conf (written to id); 0 or -1 when too long. */
+int pl_txn_id(const pipeline_conf_t *conf, char *id, size_t id_size);
+/* Register the transactional producer with its coordinator (fences an
+ * older instance with the same transactional.id). 0, or -1 with errstr. */
+int pl_txn_init(pipeline_t *p, char *errstr, size_t errstr_size);
+/* Open a transaction unless one is open. 0, or -1 on a fatal error. */
+int pl_txn_begin(pipeline_t *p);
+/* 1 when the open transaction is due to end (interval, size, failure). */
+int pl_txn_due(const pipeline_t *p, int64_t now);
+/* Wait for the open transaction's deliveries, send the source offsets
+ * and commit. On an abortable error, abort it and rewind its partitions
+ * (pl_txn_abort). Returns 0 when committed (or none was open), -1 when
+ * aborted or on a fatal error (p->fatal). */
+int pl_txn_commit(pipeline_t *p);
+/* A delivery of the open transaction failed: remember it for the replay
+ * and doom the transaction (the caller releases the message). */
+void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm);
+/* Doom the open transaction (it will be aborted and replayed). */
+void pl_txn_fail(pipeline_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* 1 when the action of ctx's message to dest failed for good in an
+ * aborted transaction: the entry is taken and its error written to err. */
+int pl_txn_poison_take(pipeline_t *p, const pl_msgctx_t *ctx,
+                       const char *dest, char *err, size_t err_size);
+void pl_txn_destroy(pipeline_t *p);
 
 /* pipeline_stats.c: counters, metrics, lag */
 void pl_count(pl_count_t *c, size_t *n, const char *name);

@@ -119,6 +119,7 @@ pl_part_t *pl_part_add(pipeline_t *p, const char *topic,
     }
     pt->partition = partition;
     pt->stored = -1;
+    pt->txn_base = -1;
     b = part_bucket(p, topic, partition);
     pt->next = p->parts[b];
     p->parts[b] = pt;
@@ -308,6 +309,10 @@ static void on_revoke(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_error_t *error;
 
+    /* Exactly-once: what was routed from them commits (or aborts) now,
+     * with everything else in the open transaction. */
+    if (p->conf.exactly_once && !p->fatal)
+        pl_txn_commit(p);
     for (int i = 0; i < parts->cnt; i++) {
         pl_part_t *pt = pl_part_find(p, parts->elems[i].topic,
                                   parts->elems[i].partition);
@@ -322,14 +327,19 @@ static void on_revoke(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
                  pt->partition, tracker_inflight(pt->tr));
     }
     /* Stop fetching them, wait for their deliveries, commit, let go. */
-    drain_revoked(p, p->stopping ? 0 : p->conf.drain_timeout_ms);
-    commit_revoked(p, parts);
+    if (!p->conf.exactly_once) {
+        drain_revoked(p, p->stopping ? 0 : p->conf.drain_timeout_ms);
+        commit_revoked(p, parts);
+    }
     error = rd_kafka_incremental_unassign(p->rkc, parts);
     if (error) {
         log_error("incremental_unassign: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
     }
     pl_parts_reap(p);
+    /* Routing goes on in a new transaction. */
+    if (p->conf.exactly_once && !p->stopping && !p->fatal)
+        pl_txn_begin(p);
 }
 
 void pl_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -289,6 +289,13 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
     }
     snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
 stuck:
+    if (p->conf.exactly_once) {
+        /* Nothing stays parked in a transaction: abort and replay. */
+        pl_txn_fail(p, "dead letter (%s) to %s failed: %s", dl->reason,
+                    dlt ? dlt : "(none)", errstr);
+        pl_dlreq_free(dl);
+        return -1;
+    }
     log_error("%s [%" PRId32 "] offset %" PRId64
               ": dead letter (%s) failed: %s; partition stopped",
               ctx->part->topic, ctx->partition, ctx->offset, dl->reason,
@@ -333,6 +340,12 @@ static void dead_letter(pipeline_t *p, pl_msgctx_t *ctx, const char *reason,
         dl->value_len = value_len;
         if (hdrs && !(dl->hdrs = rd_kafka_headers_copy(hdrs)))
             oom = 1;
+    }
+    if (oom && p->conf.exactly_once) {
+        pl_txn_fail(p, "out of memory dead-lettering offset %" PRId64,
+                    ctx->offset);
+        pl_dlreq_free(dl);
+        return;
     }
     if (oom) {
         /* Can't even say why: keep the message in flight forever (its
@@ -433,6 +446,15 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     pl_topic_t *t;
 
     (void)rk;
+    if (p->conf.exactly_once && rkm->err) {
+        /* The transaction can only be aborted now: its messages are
+         * routed again after the rewind. */
+        pl_txn_delivery_failed(p, rkm);
+        if (d->route == PL_DREF_DEAD)
+            pl_dlreq_free((pl_dlreq_t *)d);
+        ctx_release(p, ctx);
+        return;
+    }
     if (p->stopping && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                         rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
         /* Shutting down after the drain timeout: offsets are final. */
@@ -519,6 +541,9 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
 
     d->ctx = ctx;
     d->route = dd->route >= 0 ? dd->route : PL_DREF_UNMATCHED;
+    if (p->npoison &&
+        pl_txn_poison_take(p, ctx, dd->topic, errstr, sizeof(errstr)))
+        goto dead; /* failed in an aborted transaction: counted then */
     t = topic_get(p, dd->topic, errstr, sizeof(errstr));
     if (!t)
         goto failed;
@@ -591,6 +616,9 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     }
     p->consumed++;
     part->consumed++;
+    if (p->conf.exactly_once && part->txn_base < 0)
+        part->txn_base = rkm->offset; /* where an abort rewinds to */
+    p->txn_msgs++;
     for (size_t i = 0; i < res->nmatched; i++)
         p->cur->hits[res->matched[i]]++;
     if (res->unmatched)

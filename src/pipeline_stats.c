@@ -57,6 +57,9 @@ int pl_declare_metrics(metrics_t *m)
         {"router_rules_version", METRICS_GAUGE,
          "Version of the running rules (1 at start, +1 per reload).", NULL,
          NULL},
+        {"router_transactions_total", METRICS_COUNTER,
+         "Exactly-once transactions ended, per result (committed, "
+         "aborted).", "result", NULL},
         {"router_paused_partitions", METRICS_GAUGE,
          "Source partitions paused (backpressure or a stuck dead letter).",
          NULL, NULL},
@@ -181,6 +184,14 @@ static void publish_metrics(pipeline_t *p, int paused)
                 (double)p->inflight);
     metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
     metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
+    if (p->conf.exactly_once) {
+        metrics_add(m, "router_transactions_total", "committed", NULL,
+                    (double)(p->txn_commits - p->txn_commits_pub));
+        metrics_add(m, "router_transactions_total", "aborted", NULL,
+                    (double)(p->txn_aborts - p->txn_aborts_pub));
+        p->txn_commits_pub = p->txn_commits;
+        p->txn_aborts_pub = p->txn_aborts;
+    }
     metrics_unlock(m);
 }
 
@@ -214,12 +225,18 @@ void pl_publish(pipeline_t *p)
     st->paused = paused;
     st->stuck = stuck;
     st->rules_version = p->cur->version;
+    st->txn_commits = p->txn_commits;
+    st->txn_aborts = p->txn_aborts;
     st->running = !atomic_load(&p->stop) && !p->fatal;
     if (p->fatal)
         snprintf(st->health, sizeof(st->health), "%s", p->fatal_reason);
     else if (stuck)
         snprintf(st->health, sizeof(st->health),
                  "%d partition(s) stuck on a failed dead letter", stuck);
+    else if (p->txn_error[0])
+        snprintf(st->health, sizeof(st->health),
+                 "exactly-once: transaction aborted, replaying: %.180s",
+                 p->txn_error);
     else if (p->no_assignment_since &&
              now - p->no_assignment_since > p->conf.health_grace_ms)
         snprintf(st->health, sizeof(st->health),
