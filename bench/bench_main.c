@@ -1,7 +1,8 @@
 /* bench_main.c - router-bench: the benchmark harness of `make bench`. It
  * starts a librdkafka mock cluster in a child process, preloads a backlog,
  * measures the baselines (consume-only, produce-only, kcat copy, C copy)
- * and the real router binary (as its own process) on the same backlog,
+ * and the real router binary (as its own process, at-least-once and with
+ * --exactly-once) on the same backlog,
  * then prints a Markdown table, writes CSV and PNG plots (bench_report.c).
  *
  *   router-bench [--quick] [options]      see usage() or bench/README.md
@@ -51,6 +52,7 @@ typedef enum {
     JOB_COPY,
     JOB_COPY_C,
     JOB_ROUTER,
+    JOB_EOS,
     JOB_COMPARE,
     JOB_DFLT
 } job_kind_t;
@@ -61,7 +63,7 @@ typedef struct job {
     int rules;        /* router jobs: routes in the rule set */
 } job_t;
 
-#define MAX_JOBS (4 + 3 * BENCH_MAX_RULESETS)
+#define MAX_JOBS (5 + 3 * BENCH_MAX_RULESETS)
 
 /* Run job j once (repetition rep) into r. Returns 0, or -1. */
 static int run_job(bench_t *b, bench_group_t *g, const job_t *j, int rep,
@@ -81,6 +83,8 @@ static int run_job(bench_t *b, bench_group_t *g, const job_t *j, int rep,
         return bench_run_copy_c(b, g, r);
     case JOB_ROUTER:
         return bench_run_router(b, g, r, b->router, full);
+    case JOB_EOS:
+        return bench_run_router(b, g, r, b->router, full | RUN_EXACTLY_ONCE);
     case JOB_COMPARE:
         return bench_run_router(b, g, r, b->compare, full);
     case JOB_DFLT:
@@ -147,6 +151,9 @@ static int run_group(bench_t *b, bench_group_t *g)
         jobs[nj++] = (job_t){JOB_COPY_C, "copy-c", 0};
     for (int i = 0; i < g->nrules; i++) {
         jobs[nj++] = (job_t){JOB_ROUTER, "router", g->rules[i]};
+        /* Right after its at-least-once run: the pair alternates. */
+        if (g->base && g->rules[i] == BENCH_BASE_RULES && !b->no_eos)
+            jobs[nj++] = (job_t){JOB_EOS, "router-eos", g->rules[i]};
         if (b->compare)
             jobs[nj++] = (job_t){JOB_COMPARE, "compare", g->rules[i]};
         if (g->base && g->rules[i] == BENCH_BASE_RULES && !b->no_untuned)
@@ -190,7 +197,8 @@ static int run_group(bench_t *b, bench_group_t *g)
         if (jobs[j].kind == JOB_CONSUME)
             consume = r;
         /* Only from counters that all were read (0: unknown). */
-        if (jobs[j].kind == JOB_ROUTER && r->ok && consume && consume->ok &&
+        if ((jobs[j].kind == JOB_ROUTER || jobs[j].kind == JOB_EOS) &&
+            r->ok && consume && consume->ok &&
             consume->rx + consume->tx && r->routed_rw && r->readback) {
             r->direct = (uint64_t)BENCH_NTYPES * (consume->rx + consume->tx);
             r->fanout =
@@ -268,6 +276,9 @@ static void usage(FILE *f)
         "  --no-copy-c            skip the C copy loop baseline\n"
         "  --no-untuned           skip the run of the router with its\n"
         "                         built-in client settings (router-dflt)\n"
+        "  --no-eos               skip the run of the router with\n"
+        "                         --exactly-once (router-eos, base\n"
+        "                         configuration and --quick)\n"
         "  --compare PATH         also run this router binary on every\n"
         "                         rule set (rows \"compare\"), for A/B tests\n"
         "  --router PATH          (default ./router)\n"
@@ -376,6 +387,9 @@ static int parse(bench_t *b, int argc, char **argv)
             continue;
         } else if (!strcmp(a, "--no-untuned")) {
             b->no_untuned = 1;
+            continue;
+        } else if (!strcmp(a, "--no-eos")) {
+            b->no_eos = 1;
             continue;
         } else if (!strcmp(a, "--keep")) {
             b->keep = 1;
@@ -503,7 +517,8 @@ static int defaults(bench_props_t *p, const char *const *d)
     return 0;
 }
 
-static int router_knows_admin(const char *router)
+/* 1 when `router --help` mentions option opt, else 0. */
+static int router_knows(const char *router, const char *opt)
 {
     char cmd[4200], line[512];
     FILE *f;
@@ -513,7 +528,7 @@ static int router_knows_admin(const char *router)
     if (!(f = popen(cmd, "r")))
         return 0;
     while (fgets(line, sizeof(line), f))
-        if (strstr(line, "--admin"))
+        if (strstr(line, opt))
             yes = 1;
     pclose(f);
     return yes;
@@ -581,7 +596,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "router-bench: kcat not found (make deps)\n");
         return 1;
     }
-    b.router_has_admin = router_knows_admin(b.router);
+    b.router_has_admin = router_knows(b.router, "--admin");
+    b.router_has_eos = router_knows(b.router, "--exactly-once");
+    if (!b.no_eos && !b.router_has_eos) {
+        bench_say("%s has no --exactly-once: no router-eos row", b.router);
+        b.no_eos = 1;
+    }
     snprintf(b.work, sizeof(b.work), "%s/router-bench.XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(b.work)) {

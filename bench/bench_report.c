@@ -70,6 +70,29 @@ static const bench_result_t *base_run(const bench_result_t *res, size_t n)
     return r100 ? r100 : any;
 }
 
+/* The exactly-once run's msgs/s over the at-least-once run's (base, same
+ * backlog and rule set), NaN when either is missing. */
+static double eos_ratio(const bench_result_t *res, size_t n,
+                        const bench_result_t *base)
+{
+    const bench_result_t *e =
+        base ? find(res, n, base->group, "router-eos", base->rules) : NULL;
+
+    return e ? ratio(e->msgs_s, base->msgs_s) : NAN;
+}
+
+/* 1 when an exactly-once run of base's backlog and rule set was made
+ * (measured or failed): its figure is then one the status requires. */
+static int eos_tried(const bench_result_t *res, size_t n,
+                     const bench_result_t *base)
+{
+    for (size_t i = 0; base && i < n; i++)
+        if (res[i].group == base->group && res[i].rules == base->rules &&
+            !strcmp(res[i].tool, "router-eos"))
+            return 1;
+    return 0;
+}
+
 /* A number for the table, "-" when not measured. */
 static const char *fmt(char *buf, size_t size, int decimals, double v)
 {
@@ -133,7 +156,7 @@ static void target_row(const char *what, double v, const char *unit,
 static void print_targets(const bench_result_t *res, size_t n,
                           const bench_result_t *base)
 {
-    const bench_result_t *co, *pr;
+    const bench_result_t *co, *pr, *eos;
     char what[128], a[2][32];
     double tput, cpu, fan;
 
@@ -161,6 +184,8 @@ static void print_targets(const bench_result_t *res, size_t n,
     target_row(what, cpu, "x", "<= 1.5x", cpu <= 1.5);
     snprintf(what, sizeof(what), "fan-out IO ratio, K=%d", BENCH_NTYPES);
     target_row(what, fan, "", ">= 3", fan >= 3);
+    target_row("exactly-once msg/s vs at-least-once (informative)",
+               eos_ratio(res, n, base), "x", "", 0);
     if (base->direct)
         printf("\nFan-out IO (TCP bytes on the clients' sockets): %d direct "
                "consumers each reading the source: %.1f MB; with the router: "
@@ -169,6 +194,15 @@ static void print_targets(const bench_result_t *res, size_t n,
                BENCH_NTYPES, base->direct / 1e6, base->rx / 1e6, base->tx / 1e6,
                BENCH_NTYPES, base->readback / 1e6,
                (base->routed_rw + base->readback) / 1e6);
+    eos = find(res, n, base->group, "router-eos", base->rules);
+    if (eos)
+        printf("\nExactly-once (router-eos, --exactly-once): %.0f msg/s vs "
+               "%.0f at-least-once, %.2f vs %.2f CPU s per million. The mock "
+               "does not enforce read_committed (messages are visible before "
+               "their commit): this is the transactional producer's cost "
+               "(commits, offsets, drains), not a read_committed consumer's "
+               "latency.\n",
+               eos->msgs_s, base->msgs_s, eos->cpu_per_m, base->cpu_per_m);
 }
 
 /* ---- CSV -------------------------------------------------------------- */
@@ -428,12 +462,17 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
     /* A figure not measured is "nan" (and the status -1), never 0. */
     if (!base || !cp || !co || isnan(base->cpu_per_m) || isnan(fanout(base)))
         rc = -1;
+    /* eos_ratio is nan without an exactly-once run (--no-eos): required
+     * only when one was made. */
+    if (eos_tried(res, n, base) && isnan(eos_ratio(res, n, base)))
+        rc = -1;
     printf("bench router_msgs_per_s=%.0f copy_msgs_per_s=%.0f "
            "consume_msgs_per_s=%.0f ratio_vs_copy=%.2f "
-           "cpu_s_per_million=%.2f fanout_io_ratio=%.2f\n",
+           "cpu_s_per_million=%.2f fanout_io_ratio=%.2f eos_ratio=%.2f\n",
            base ? base->msgs_s : NAN, cp ? cp->msgs_s : NAN,
            co ? co->msgs_s : NAN, base ? vs(res, n, base, "copy") : NAN,
-           base ? base->cpu_per_m : NAN, base ? fanout(base) : NAN);
+           base ? base->cpu_per_m : NAN, base ? fanout(base) : NAN,
+           eos_ratio(res, n, base));
     fflush(stdout);
     return rc;
 }

@@ -25,10 +25,12 @@ typedef struct bench {
     double lat_secs;              /* --latency-secs */
     int no_copy_c;                /* --no-copy-c */
     int no_untuned;               /* --no-untuned */
+    int no_eos;                   /* --no-eos */
     int reps;                     /* --repeat */
     const char *compare;          /* --compare: another router binary */
     int keep;                     /* --keep */
     int router_has_admin;         /* the router knows --admin */
+    int router_has_eos;           /* ... and --exactly-once */
     bench_props_t cprops, pprops; /* common consumer / producer settings */
     bench_props_t preload;        /* the backlog's producer */
     const char *rargs[32];        /* --router-arg */
@@ -83,13 +85,17 @@ int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r);
 
 /* How bench_run_router() runs the router. */
 enum {
-    RUN_FULL = 1,        /* also read back (fan-out IO) and live latency */
-    RUN_OWN_DEFAULTS = 2 /* without the common -X settings */
+    RUN_FULL = 1,         /* also read back (fan-out IO) and live latency */
+    RUN_OWN_DEFAULTS = 2, /* without the common -X settings */
+    RUN_EXACTLY_ONCE = 4  /* with --exactly-once; no live latency (the mock
+                           * does not enforce read_committed) */
 };
 
 /* The router binary `router` on g's backlog with a rule set of r->rules
  * routes: drain, CPU, RSS, socket bytes; with RUN_FULL also the read-back
- * of its topics and live latency; then SIGTERM. */
+ * of its topics and live latency (not with RUN_EXACTLY_ONCE); then
+ * SIGTERM. The drain is judged on the outputs only (the destinations'
+ * high watermarks), never on committed offsets. */
 int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
                      const char *router, int mode);
 

@@ -2,7 +2,8 @@
  * events have the exact size and are JSON, every event of every generated
  * rule set goes to exactly its type's topic (the drain's expected count),
  * the per-process TCP byte counters see the bytes a socket moved, and the
- * report never shows a missing figure as a number, met or missed. */
+ * report never shows a missing figure as a number, met or missed (the
+ * exactly-once ratio included). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -332,7 +333,7 @@ static const char *line_of(const char *out, const char *prefix, char *buf,
  * the last line carries the figures, and the status is 0. */
 static void report_checks_each_measured_target(void **state)
 {
-    bench_result_t res[5];
+    bench_result_t res[6];
     char out[16384], l[512];
 
     (void)state;
@@ -342,7 +343,8 @@ static void report_checks_each_measured_target(void **state)
     res[3] = result("copy-c", 0, 500000, 1.2);
     res[4] = result("router", 100, 400000, 2.4);
     res[4].fanout = 3.3;
-    assert_int_equal(report(res, 5, out, sizeof(out)), 0);
+    res[5] = result("router-eos", 100, 300000, 3.0);
+    assert_int_equal(report(res, 6, out, sizeof(out)), 0);
     assert_null(strstr(out, "nan"));
     assert_null(strstr(out, "not measured"));
     assert_string_equal(line_of(out, "| msg/s vs plain copy", l, sizeof(l)),
@@ -355,11 +357,58 @@ static void report_checks_each_measured_target(void **state)
                         "1.50 s) | 1.20x | <= 1.5x | met |");
     assert_string_equal(line_of(out, "| fan-out IO ratio", l, sizeof(l)),
                         "| fan-out IO ratio, K=10 | 3.30 | >= 3 | met |");
+    assert_string_equal(line_of(out, "| exactly-once", l, sizeof(l)),
+                        "| exactly-once msg/s vs at-least-once (informative) "
+                        "| 0.75x |  |  |");
+    assert_non_null(strstr(out, "| router-eos | 300000 |"));
     assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
                         "bench router_msgs_per_s=400000 "
                         "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
                         "ratio_vs_copy=0.50 cpu_s_per_million=2.40 "
-                        "fanout_io_ratio=3.30");
+                        "fanout_io_ratio=3.30 eos_ratio=0.75");
+}
+
+/* The exactly-once ratio is taken against the at-least-once run of the
+ * same backlog and rule set, never another one; without an exactly-once
+ * run (--no-eos) it is "not measured" and nan, and the status does not
+ * depend on it; a failed exactly-once run makes the status -1. */
+static void report_eos_ratio_of_the_base_rule_set(void **state)
+{
+    bench_result_t res[7];
+    char out[16384], l[512];
+
+    (void)state;
+    res[0] = result("consume", 0, 2000000, 0.5);
+    res[1] = result("produce", 0, 1000000, 1.5);
+    res[2] = result("copy", 0, 800000, 1.7);
+    res[3] = result("router-eos", 10, 100000, 9.0); /* other rules */
+    res[4] = result("router", 100, 400000, 2.4);
+    res[4].fanout = 3.3;
+    res[5] = result("router-eos", 100, 300000, 9.0); /* other backlog */
+    res[5].group = 1;
+    res[5].parts = 4;
+    res[6] = result("router-eos", 100, 200000, 4.0);
+    assert_int_equal(report(res, 7, out, sizeof(out)), 0);
+    assert_non_null(strstr(line_of(out, "bench ", l, sizeof(l)),
+                           " fanout_io_ratio=3.30 eos_ratio=0.50"));
+
+    /* --no-eos: no exactly-once row at all. */
+    res[3] = res[4];
+    assert_int_equal(report(res, 4, out, sizeof(out)), 0);
+    assert_string_equal(line_of(out, "| exactly-once", l, sizeof(l)),
+                        "| exactly-once msg/s vs at-least-once (informative) "
+                        "| - |  | not measured |");
+    assert_null(strstr(out, "router-eos"));
+    assert_non_null(strstr(line_of(out, "bench ", l, sizeof(l)),
+                           " fanout_io_ratio=3.30 eos_ratio=nan"));
+
+    /* The exactly-once run failed: nan, and the status says so. */
+    res[3] = result("router-eos", 10, 100000, 9.0);
+    res[6].ok = 0;
+    assert_int_equal(report(res, 7, out, sizeof(out)), -1);
+    assert_non_null(strstr(out, "| router-eos | failed |"));
+    assert_non_null(strstr(line_of(out, "bench ", l, sizeof(l)),
+                           " fanout_io_ratio=3.30 eos_ratio=nan"));
 }
 
 /* Figures missing (no C copy, no produce-only, CPU and fan-out not
@@ -394,7 +443,7 @@ static void report_never_shows_a_missing_figure_as_a_number(void **state)
                         "bench router_msgs_per_s=400000 "
                         "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
                         "ratio_vs_copy=0.50 cpu_s_per_million=nan "
-                        "fanout_io_ratio=nan");
+                        "fanout_io_ratio=nan eos_ratio=nan");
 }
 
 /* No router run at all: no target is checked, every figure of the last
@@ -412,7 +461,8 @@ static void report_without_router_checks_nothing(void **state)
     assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
                         "bench router_msgs_per_s=nan copy_msgs_per_s=nan "
                         "consume_msgs_per_s=nan ratio_vs_copy=nan "
-                        "cpu_s_per_million=nan fanout_io_ratio=nan");
+                        "cpu_s_per_million=nan fanout_io_ratio=nan "
+                        "eos_ratio=nan");
 }
 
 int main(void)
@@ -426,6 +476,7 @@ int main(void)
         cmocka_unit_test(tcp_counters_fail_without_a_process),
         cmocka_unit_test(proc_cpu_grows_with_work),
         cmocka_unit_test(report_checks_each_measured_target),
+        cmocka_unit_test(report_eos_ratio_of_the_base_rule_set),
         cmocka_unit_test(report_never_shows_a_missing_figure_as_a_number),
         cmocka_unit_test(report_without_router_checks_nothing),
     };
