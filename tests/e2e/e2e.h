@@ -47,6 +47,8 @@ typedef struct e2e_out {
     const char *reason;   /* dead letter: expected router.reason */
     const char *route;    /* dead letter: expected router.route, or NULL
                            * when the header must be absent */
+    const char *by;       /* routed: the route that names this topic
+                           * first, NULL for the unmatched topic */
 } e2e_out_t;
 
 /* One source header. */
@@ -78,6 +80,17 @@ typedef struct e2e_msg {
 /* Fill *m with message n of the dataset of this seed. Deterministic, can't
  * fail. m is about 11 KB: do not put many on the stack. */
 void e2e_gen(uint64_t seed, uint64_t n, e2e_msg_t *m);
+
+/* Reason of the dead letter of a produce that failed permanently. */
+#define E2E_PRODUCE_FAILED "produce_failed"
+
+/* Turn message m's output to topic t (an index in e2e_topics), if it has
+ * one, into the dead letter the router owes when every produce to t fails
+ * permanently: router.reason produce_failed, router.route the route that
+ * named t, the source key. Returns 1 when it did, 0 when m has no output
+ * to t, -1 when m also has another dead letter (one message, one entry
+ * per topic: the expectation can't be written; m is left as it was). */
+int e2e_fail_topic(e2e_msg_t *m, int t);
 
 /* Kafka's murmur2 (Java Utils.murmur2, seed 0x9747b28c). */
 uint32_t e2e_murmur2(const void *data, size_t len);

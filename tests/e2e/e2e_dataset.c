@@ -176,7 +176,7 @@ static void add_hdr(e2e_msg_t *m, const char *name, const char *val)
 /* Add one output, once per topic: the first route naming a topic decides
  * its key (DESIGN section 3). */
 static void add_out(e2e_msg_t *m, const char *topic, int key_uid,
-                    enum e2e_place place)
+                    enum e2e_place place, const char *by)
 {
     int t = topic_idx(topic);
     size_t i;
@@ -191,14 +191,37 @@ static void add_out(e2e_msg_t *m, const char *topic, int key_uid,
     m->outs[m->nouts].place = place;
     m->outs[m->nouts].reason = NULL;
     m->outs[m->nouts].route = NULL;
+    m->outs[m->nouts].by = by;
     m->nouts++;
 }
 
 static void add_dead(e2e_msg_t *m, const char *reason, const char *route)
 {
-    add_out(m, E2E_DLQ_TOPIC, 0, E2E_PLACE_ANY);
+    add_out(m, E2E_DLQ_TOPIC, 0, E2E_PLACE_ANY, NULL);
     m->outs[m->nouts - 1].reason = reason;
     m->outs[m->nouts - 1].route = route;
+}
+
+int e2e_fail_topic(e2e_msg_t *m, int t)
+{
+    size_t i, hit = m->nouts;
+    int dead = 0;
+
+    for (i = 0; i < m->nouts; i++) {
+        dead |= m->outs[i].reason != NULL;
+        if (m->outs[i].topic == t)
+            hit = i;
+    }
+    if (hit == m->nouts || t == topic_idx(E2E_DLQ_TOPIC))
+        return 0;
+    if (dead)
+        return -1;
+    m->outs[hit].topic = topic_idx(E2E_DLQ_TOPIC);
+    m->outs[hit].key_uid = 0;
+    m->outs[hit].place = E2E_PLACE_ANY;
+    m->outs[hit].reason = E2E_PRODUCE_FAILED;
+    m->outs[hit].route = m->outs[hit].by;
+    return 1;
 }
 
 /* The rules of rules-e2e.json, as they apply to what was generated:
@@ -221,31 +244,31 @@ static void e2e_expect(e2e_msg_t *m, const facts_t *f)
         return;
     }
     if (f->vip) {
-        add_out(m, "e2e.vip", 1, E2E_PLACE_HASH);
-        add_out(m, "e2e.audit", 1, E2E_PLACE_HASH);
+        add_out(m, "e2e.vip", 1, E2E_PLACE_HASH, "vip");
+        add_out(m, "e2e.audit", 1, E2E_PLACE_HASH, "vip");
         matched = 1;
     }
     if (f->type == T_PLAY) {
-        add_out(m, "e2e.play", 0, src);
-        add_out(m, "e2e.mirror", 0, E2E_PLACE_SOURCE);
+        add_out(m, "e2e.play", 0, src, "plays");
+        add_out(m, "e2e.mirror", 0, E2E_PLACE_SOURCE, "mirror");
         matched = 1;
     }
     if (f->type == T_LIKE || f->type == T_SHARE) {
-        add_out(m, "e2e.social", 0, src);
-        add_out(m, "e2e.audit", 0, src);
+        add_out(m, "e2e.social", 0, src, "social");
+        add_out(m, "e2e.audit", 0, src, "social");
         matched = 1;
     }
     if (f->q_match) {
-        add_out(m, "e2e.search", 0, src);
-        add_out(m, "e2e.audit", 0, src);
+        add_out(m, "e2e.search", 0, src, "search");
+        add_out(m, "e2e.audit", 0, src, "search");
         matched = 1;
     }
     if (f->key_u1) {
-        add_out(m, "e2e.u1", 0, src);
+        add_out(m, "e2e.u1", 0, src, "u1");
         matched = 1;
     }
     if ((f->type == T_SKIP || f->type == T_PAUSE) && !f->vip) {
-        add_out(m, "e2e.quiet", 0, src);
+        add_out(m, "e2e.quiet", 0, src, "quiet");
         matched = 1;
     }
     if (f->type == T_SKIP) {
@@ -253,11 +276,11 @@ static void e2e_expect(e2e_msg_t *m, const facts_t *f)
             add_dead(m, "bad_destination", "region");
         else
             add_out(m, f->region == 1 ? "e2e.region.eu" : "e2e.region.us",
-                    0, src);
+                    0, src, "region");
         matched = 1;
     }
     if (f->type == T_ADMIN) {
-        add_out(m, "e2e.admin", 0, src);
+        add_out(m, "e2e.admin", 0, src, "admin");
         return; /* stop: "typed" is not applied */
     }
     if (f->type == T_BAD) {
@@ -265,11 +288,11 @@ static void e2e_expect(e2e_msg_t *m, const facts_t *f)
         matched = 1;
     } else if (f->type != T_NONE) {
         snprintf(topic, sizeof(topic), "e2e.type.%s", type_names[f->type]);
-        add_out(m, topic, 0, src);
+        add_out(m, topic, 0, src, "typed");
         matched = 1;
     }
     if (!matched)
-        add_out(m, "e2e.unmatched", 0, src);
+        add_out(m, "e2e.unmatched", 0, src, NULL);
 }
 
 /* Values that are not JSON (RFC 8259): the not_json anomaly. */

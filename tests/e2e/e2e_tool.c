@@ -143,18 +143,23 @@ static int mock_int(const char *s, long lo, long hi, long *out)
  *   errors APIKEY ERR...       push request errors (one per request) for
  *                              that API key (Produce 0, OffsetCommit 8...)
  *   clear_errors APIKEY        drop the pushed errors left for that key
+ *   broker_errors ID APIKEY COUNT ERR
+ *                              the next COUNT requests of that key to
+ *                              broker ID fail with ERR (that broker only:
+ *                              the faults of one partition it leads)
  *   leader TOPIC PART ID       move a partition's leader
  *   coordinator GROUP ID       move a consumer group's coordinator
  *   topic_error TOPIC ERR      error of the topic in Metadata (0 clears)
- * New faults go here. Returns 0, or -1 (logged) when the line is not
- * understood or the cluster refuses it. */
-static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers,
-                        const char *line)
+ * New faults go here. Returns 0, or -1 when the line is not understood
+ * or the cluster refuses it. Silent: mock_command() and mock_batch()
+ * log. */
+static int mock_apply(rd_kafka_mock_cluster_t *mc, int brokers,
+                      const char *line)
 {
     char buf[256], *tok[MOCK_MAX_ERRS + 2], *save = NULL, *t;
     rd_kafka_resp_err_t errs[MOCK_MAX_ERRS];
     const char *cmd;
-    long a, b;
+    long a, b, c;
     int n = 0, id, i;
 
     if (snprintf(buf, sizeof(buf), "%s", line) >= (int)sizeof(buf))
@@ -189,6 +194,18 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers,
         }
         rd_kafka_mock_push_request_errors_array(mc, (int16_t)a,
                                                 (size_t)(n - 2), errs);
+    } else if (strcmp(cmd, "broker_errors") == 0 && n == 5) {
+        long cnt;
+        if (mock_int(tok[1], 1, brokers, &a) ||
+            mock_int(tok[2], 0, 100, &b) ||
+            mock_int(tok[3], 1, 1000000, &cnt) ||
+            mock_int(tok[4], -200, 200, &c))
+            goto err;
+        for (; cnt > 0; cnt--)
+            if (rd_kafka_mock_broker_push_request_error_rtts(
+                    mc, (int32_t)a, (int16_t)b, 1, (rd_kafka_resp_err_t)c,
+                    0))
+                goto err;
     } else if (strcmp(cmd, "clear_errors") == 0 && n == 2) {
         if (mock_int(tok[1], 0, 100, &a))
             goto err;
@@ -210,11 +227,101 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers,
     } else {
         goto err;
     }
-    log_info("mock: applied \"%s\"", line);
     return 0;
 err:
-    log_error("mock: cannot apply \"%s\"", line);
     return -1;
+}
+
+/* Log the outcome of one command (scenarios wait for these lines). */
+static void mock_log(const char *line, int rc, double secs)
+{
+    if (rc)
+        log_error("mock: cannot apply \"%s\"", line);
+    else
+        log_info("mock: applied \"%s\" (%.0f ms)", line, secs * 1000);
+}
+
+/* Apply one command line and log it. Returns 0 or -1. */
+static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers,
+                        const char *line)
+{
+    double t0 = e2e_now();
+    int rc = mock_apply(mc, brokers, line);
+
+    mock_log(line, rc, e2e_now() - t0);
+    return rc;
+}
+
+/* Most command lines applied together. */
+#define MOCK_BATCH 256
+
+/* One command of a batch applied on its own thread. */
+typedef struct mock_job {
+    rd_kafka_mock_cluster_t *mc;
+    int brokers;
+    char line[256];
+    int rc;
+    double secs;
+    pthread_t thr;
+    int started;
+} mock_job_t;
+
+static void *mock_job_run(void *arg)
+{
+    mock_job_t *j = arg;
+    double t0 = e2e_now();
+
+    j->rc = mock_apply(j->mc, j->brokers, j->line);
+    j->secs = e2e_now() - t0;
+    return NULL;
+}
+
+/* 1 when the n jobs may run at once: all "leader" moves of distinct
+ * partitions (any other command, or two moves of one partition, keep
+ * their order). */
+static int mock_parallel(const mock_job_t *jobs, size_t n)
+{
+    size_t i, k, li, lk;
+
+    for (i = 0; i < n; i++) {
+        if (strncmp(jobs[i].line, "leader ", 7))
+            return 0;
+        li = strcspn(jobs[i].line + 7, " ") + 7;
+        li += strcspn(jobs[i].line + li + 1, " ") + 1; /* "leader T P" */
+        for (k = 0; k < i; k++) {
+            lk = strcspn(jobs[k].line + 7, " ") + 7;
+            lk += strcspn(jobs[k].line + lk + 1, " ") + 1;
+            if (li == lk && !strncmp(jobs[i].line, jobs[k].line, li))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* Apply the n command lines of jobs, in order, or all at once when
+ * mock_parallel() allows it: librdkafka 2.0.2's mock thread sometimes
+ * takes a control request only at its next 1 s wake-up, so a scenario
+ * moving 48 leaders one at a time waited up to 10 s. Logs each line in
+ * order. */
+static void mock_batch(mock_job_t *jobs, size_t n)
+{
+    size_t i;
+
+    if (n > 1 && mock_parallel(jobs, n)) {
+        for (i = 0; i < n; i++)
+            jobs[i].started = pthread_create(&jobs[i].thr, NULL,
+                                             mock_job_run, &jobs[i]) == 0;
+        for (i = 0; i < n; i++) {
+            if (jobs[i].started)
+                pthread_join(jobs[i].thr, NULL);
+            else
+                mock_job_run(&jobs[i]);
+            mock_log(jobs[i].line, jobs[i].rc, jobs[i].secs);
+        }
+        return;
+    }
+    for (i = 0; i < n; i++)
+        mock_command(jobs[i].mc, jobs[i].brokers, jobs[i].line);
 }
 
 static int write_portfile(const char *path, const char *bs)
@@ -308,6 +415,8 @@ static int cmd_mock(int argc, char **argv)
     rd_kafka_mock_cluster_t *mc = NULL;
     rd_kafka_t *rk = NULL;
     mock_topic_t *ts = calloc(256, sizeof(*ts));
+    mock_job_t *jobs = calloc(MOCK_BATCH, sizeof(*jobs));
+    size_t njobs = 0;
     char line[256];
     size_t linelen = 0, nts = 0;
     const char *bs;
@@ -319,7 +428,7 @@ static int cmd_mock(int argc, char **argv)
         }
     }
     rk = e2e_client_new(RD_KAFKA_PRODUCER, "", quiet, NULL, NULL);
-    if (!rk || !ts)
+    if (!rk || !ts || !jobs)
         goto out;
     for (i = 1; i < argc; i++)
         if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc)
@@ -384,7 +493,8 @@ static int cmd_mock(int argc, char **argv)
         goto out;
     }
     log_info("mock: %d broker(s) at %s", brokers, bs);
-    /* Run until a signal, or stdin closes; stdin lines are faults. */
+    /* Run until a signal, or stdin closes; stdin lines are faults, the
+     * lines that came together applied as one batch. */
     while (!e2e_stop) {
         struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
         char c;
@@ -393,8 +503,11 @@ static int cmd_mock(int argc, char **argv)
             sleep_ms(200);
             continue;
         }
-        if (poll(&pfd, 1, 200) <= 0)
+        if (poll(&pfd, 1, njobs ? 0 : 200) <= 0) {
+            mock_batch(jobs, njobs); /* nothing more came: apply */
+            njobs = 0;
             continue;
+        }
         r = read(STDIN_FILENO, &c, 1);
         if (r == 0)
             break;
@@ -407,12 +520,22 @@ static int cmd_mock(int argc, char **argv)
         }
         line[linelen] = '\0';
         linelen = 0;
-        if (line[0])
-            mock_command(mc, brokers, line);
+        if (!line[0])
+            continue;
+        if (njobs == MOCK_BATCH) {
+            mock_batch(jobs, njobs);
+            njobs = 0;
+        }
+        jobs[njobs].mc = mc;
+        jobs[njobs].brokers = brokers;
+        snprintf(jobs[njobs].line, sizeof(jobs[njobs].line), "%s", line);
+        njobs++;
     }
+    mock_batch(jobs, njobs);
     rc = 0;
 out:
     free(ts);
+    free(jobs);
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     if (rk)
@@ -776,11 +899,15 @@ static const char usage_text[] =
     "      run a mock cluster until SIGTERM/SIGINT or stdin EOF; stdin\n"
     "      lines inject faults: \"rtt MS\", \"down ID\", \"up ID\",\n"
     "      \"errors APIKEY ERR...\", \"clear_errors APIKEY\",\n"
+    "      \"broker_errors ID APIKEY COUNT ERR\",\n"
     "      \"leader TOPIC PART ID\", \"coordinator GROUP ID\",\n"
     "      \"topic_error TOPIC ERR\"\n"
     "  produce -b BS [-t TOPIC] --count N [--seed S]\n"
     "  verify -b BS --count N [--seed S] [--timeout SEC] [--allow-dups]\n"
     "         [--rules-version V] [--max-report K]\n"
+    "         [--fail-topic TOPIC [--fail-detail TEXT]]\n"
+    "      with --fail-topic, the outputs to TOPIC are expected as\n"
+    "      produce_failed dead letters (router.detail holding TEXT)\n"
     "  committed -b BS -G GROUP -t TOPIC [--wait SEC]\n"
     "  progress -b BS [--until N] [--timeout SEC] [--stall SEC]\n"
     "  expect --count N [--seed S] [--total]\n"

@@ -1,7 +1,9 @@
 /* e2e_verify.c - "e2e_tool verify": read every output topic of the test
  * cluster from the beginning and compare what the router produced with
  * what the dataset says it must: the exact multiset of (topic, key,
- * value), dead-letter headers, key placement and per-key order. */
+ * value), dead-letter headers, key placement and per-key order. With
+ * --fail-topic T it expects what a destination failing permanently gives:
+ * the outputs to T as produce_failed dead letters instead. */
 #include "e2e.h"
 #include "log.h"
 
@@ -50,6 +52,9 @@ typedef struct vstate {
     int ntopics;
     uint64_t found, dups, unexpected, misplaced, bad_headers, order, missing;
     uint64_t source_bad;
+    uint64_t trimmed;        /* messages gone before they could be read */
+    int fail_t;              /* --fail-topic index, -1 for none */
+    const char *fail_detail; /* must be in router.detail of those */
     int unread;              /* partitions not read to the end: fails */
     int allow_dups;          /* at-least-once: copies are fine */
     int max_report;          /* detail lines per kind */
@@ -57,10 +62,10 @@ typedef struct vstate {
 } vstate_t;
 
 enum { R_UNEXPECTED, R_MISPLACED, R_HEADERS, R_ORDER, R_MISSING, R_SOURCE,
-       R_DUP };
+       R_DUP, R_TRIMMED };
 static const char *const report_names[] = {
     "UNEXPECTED", "MISPLACED", "BAD HEADERS", "OUT OF ORDER", "MISSING",
-    "SOURCE", "DUPLICATE"
+    "SOURCE", "DUPLICATE", "TRIMMED"
 };
 
 static void report(vstate_t *vs, int kind, const char *fmt, ...)
@@ -150,6 +155,15 @@ static vgroup_t *group_get(vstate_t *vs, const char *k, size_t len)
     return &vs->groups[i];
 }
 
+/* Message n of the dataset into vs->m, as this run expects it (with
+ * --fail-topic, its output there dead-lettered). */
+static void vgen(vstate_t *vs, uint64_t n)
+{
+    e2e_gen(vs->seed, n, vs->m);
+    if (vs->fail_t >= 0)
+        e2e_fail_topic(vs->m, vs->fail_t); /* -1 refused by expect_all */
+}
+
 /* Value of the only header called name: 0 and *val, *len; -1 when there
  * is none; -2 when there are several. */
 static int header_one(rd_kafka_headers_t *h, const char *name,
@@ -230,6 +244,13 @@ static int check_headers(vstate_t *vs, const e2e_msg_t *m,
         snprintf(why, whysize, "router.detail missing, repeated or empty");
         return -1;
     }
+    if (vs->fail_detail && !strcmp(o->reason, E2E_PRODUCE_FAILED) &&
+        !memmem(v, len, vs->fail_detail, strlen(vs->fail_detail))) {
+        char b[128];
+        snprintf(why, whysize, "router.detail \"%s\" does not say \"%s\"",
+                 show(v, len, b, sizeof(b)), vs->fail_detail);
+        return -1;
+    }
     if (o->route) {
         if (!header_is(h, "router.route", o->route, why, whysize))
             return -1;
@@ -297,7 +318,7 @@ static void on_source(vstate_t *vs, const rd_kafka_message_t *rkm)
                (int)rkm->partition, rkm->offset);
         return;
     }
-    e2e_gen(vs->seed, (uint64_t)n, vs->m);
+    vgen(vs, (uint64_t)n);
     if (vs->src_part[n] >= 0 || rkm->partition != vs->m->partition ||
         rkm->len != vs->m->value_len ||
         memcmp(rkm->payload, vs->m->value, rkm->len) != 0) {
@@ -334,7 +355,7 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
                E2E_HDR_N, show(rkm->payload, rkm->len, b1, sizeof(b1)));
         return;
     }
-    e2e_gen(vs->seed, (uint64_t)n, vs->m);
+    vgen(vs, (uint64_t)n);
     e = vt->idx < 0 ? -1 : entry_of(vs, (uint64_t)n, vt->idx);
     if (e < 0) {
         vs->unexpected++;
@@ -393,8 +414,12 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     }
     /* Order within (topic, partition, key, source partition). A copy of
      * a null-key message may land in another partition than the first:
-     * with duplicates, only keyed messages have an order to check. */
-    if (!key && vs->allow_dups)
+     * with duplicates, only keyed messages have an order to check. The
+     * dead letters of failed produces have none: each is written when its
+     * failure shows, from a delivery report or (once librdkafka knows the
+     * topic fails) at once when a later message is routed. */
+    if ((!key && vs->allow_dups) ||
+        (o->reason && !strcmp(o->reason, E2E_PRODUCE_FAILED)))
         return;
     gl = (size_t)snprintf(gk, sizeof(gk), "%d|%d|%d|%c", vt->idx,
                           (int)rkm->partition, (int)m->partition,
@@ -446,8 +471,16 @@ static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
                               p);
                     goto out;
                 }
-                if (vt->pos[p] < lo)
+                /* The mock keeps ~5 MB per partition: what it dropped
+                 * can't be checked (copies, order): that fails. */
+                if (vt->pos[p] < lo) {
+                    vs->trimmed += (uint64_t)(lo - vt->pos[p]);
+                    report(vs, R_TRIMMED, "%s [%d]: offsets %" PRId64
+                           "..%" PRId64 " gone before they were read (the "
+                           "mock's retention)", vt->name, p, vt->pos[p],
+                           lo - 1);
                     vt->pos[p] = lo;
+                }
             }
         }
         /* Read up to them (however long it takes while messages come). */
@@ -567,6 +600,12 @@ static int expect_all(vstate_t *vs)
         return -1;
     for (n = 0; n < vs->count; n++) {
         e2e_gen(vs->seed, n, vs->m);
+        if (vs->fail_t >= 0 && e2e_fail_topic(vs->m, vs->fail_t) < 0) {
+            log_error("verify: --fail-topic %s: message %" PRIu64 " has "
+                      "another dead letter too", e2e_topics[vs->fail_t].name,
+                      n);
+            return -1;
+        }
         vs->base[n] = (uint32_t)vs->entries;
         for (i = 0; i < vs->m->nouts; i++)
             vs->etopic[vs->entries++] = (uint8_t)vs->m->outs[i].topic;
@@ -602,7 +641,7 @@ static void report_topics(vstate_t *vs)
     for (n = 0; n < vs->count; n++)
         for (e = vs->base[n]; e < vs->base[n + 1]; e++)
             if (!vs->seen[e]) {
-                e2e_gen(vs->seed, n, vs->m);
+                vgen(vs, n);
                 report(vs, R_MISSING, "%s: n=%" PRIu64 " (%s) from [%d]",
                        e2e_topics[vs->etopic[e]].name, n, vs->m->kind,
                        (int)vs->m->partition);
@@ -638,6 +677,7 @@ int e2e_cmd_verify(int argc, char **argv)
         "enable.auto.offset.store", "false", "enable.partition.eof", "true",
         "fetch.wait.max.ms", "20", NULL};
     uint64_t timeout = 10, max_report = 10;
+    const char *fail_topic = NULL;
     int allow_dups = 0, rc = 1, ok;
     rd_kafka_t *rk = NULL, *meta = NULL;
     double t0 = e2e_now();
@@ -649,19 +689,31 @@ int e2e_cmd_verify(int argc, char **argv)
         {"--count", NULL, &vs.count, NULL}, {"--seed", NULL, &vs.seed, NULL},
         {"--timeout", NULL, &timeout, NULL},
         {"--max-report", NULL, &max_report, NULL},
-        {"--allow-dups", NULL, NULL, &allow_dups}, {NULL, NULL, NULL, NULL}};
+        {"--allow-dups", NULL, NULL, &allow_dups},
+        {"--fail-topic", &fail_topic, NULL, NULL},
+        {"--fail-detail", &vs.fail_detail, NULL, NULL},
+        {NULL, NULL, NULL, NULL}};
 
     memset(&vs, 0, sizeof(vs));
     vs.seed = 42;
     vs.version = "1";
+    vs.fail_t = -1;
     if (e2e_opts_parse(argc, argv, opts) || !brokers || !vs.count ||
         vs.count > 1000000)
         goto usage;
+    if (fail_topic) {
+        vs.fail_t = e2e_topic_index(fail_topic, strlen(fail_topic));
+        if (vs.fail_t <= 0 || !strcmp(fail_topic, E2E_DLQ_TOPIC)) {
+            log_error("verify: --fail-topic %s: not an output topic",
+                      fail_topic);
+            goto usage;
+        }
+    }
     vs.max_report = (int)max_report;
     vs.allow_dups = allow_dups;
     vs.m = malloc(sizeof(*vs.m));
     if (!vs.m || expect_all(&vs)) {
-        log_error("verify: out of memory");
+        log_error("verify: cannot build the expected outputs");
         goto out;
     }
     snprintf(group, sizeof(group), "e2e-verify-%d", (int)getpid());
@@ -693,13 +745,14 @@ int e2e_cmd_verify(int argc, char **argv)
     report_topics(&vs);
     ok = !vs.missing && !vs.unexpected && !vs.misplaced && !vs.bad_headers &&
          !vs.order && (allow_dups || !vs.dups) && !src_missing &&
-         !vs.source_bad && !vs.unread;
+         !vs.source_bad && !vs.unread && !vs.trimmed;
     printf("verify: expected=%" PRIu64 " found=%" PRIu64 " missing=%" PRIu64
            " duplicates=%" PRIu64 " unexpected=%" PRIu64 " misplaced=%"
            PRIu64 " bad_headers=%" PRIu64 " out_of_order=%" PRIu64
-           " unread=%d (%.1f s) %s\n", vs.entries, vs.found, vs.missing,
-           vs.dups, vs.unexpected, vs.misplaced, vs.bad_headers, vs.order,
-           vs.unread, e2e_now() - t0, ok ? "OK" : "FAILED");
+           " unread=%d trimmed=%" PRIu64 " (%.1f s) %s\n", vs.entries,
+           vs.found, vs.missing, vs.dups, vs.unexpected, vs.misplaced,
+           vs.bad_headers, vs.order, vs.unread, vs.trimmed, e2e_now() - t0,
+           ok ? "OK" : "FAILED");
     rc = ok ? 0 : 1;
 out:
     if (rk) {
@@ -713,6 +766,6 @@ out:
 usage:
     fprintf(stderr, "usage: e2e_tool verify -b BROKERS --count N [--seed S]"
             " [--timeout SEC] [--allow-dups] [--rules-version V]"
-            " [--max-report K]\n");
+            " [--max-report K] [--fail-topic TOPIC [--fail-detail TEXT]]\n");
     return 2;
 }

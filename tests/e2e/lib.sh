@@ -4,8 +4,11 @@
 #
 # Environment: BUILD (default build: where router and e2e_tool are),
 # ROUTER (default $BUILD/router), E2E_COUNT (dataset size, default 50000),
-# E2E_SEED (default 42), E2E_KEEP=1 keeps the work directory. Keep
-# E2E_COUNT at most ~60000: the mock keeps about 5 MB per partition.
+# E2E_SEED (default 42), E2E_KEEP=1 keeps the work directory. The mock
+# keeps about 5 MB per partition and drops the oldest messages beyond
+# that (verify then fails with trimmed=N): at 100,000 messages e2e.search
+# (one partition) holds 3.3 MB, so a replay of more than about half the
+# stream overflows it.
 
 set -u
 

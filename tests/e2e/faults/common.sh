@@ -4,7 +4,10 @@
 #
 # Environment (besides lib.sh's): E2E_COUNT defaults to 100000 here;
 # FAULT_ROUTER_ARGS (word-split) replaces a scenario's default router
-# arguments (fault_start), e.g. FAULT_ROUTER_ARGS= for none.
+# arguments (fault_start), e.g. FAULT_ROUTER_ARGS= for none. A scenario
+# may set the array VERIFY_ARGS: more arguments of the final verify.
+
+VERIFY_ARGS=()
 
 # fault_point PCT: wait until the outputs reach PCT% of EXPECTED; the fault
 # that follows must land mid-stream (a check fails if routing was over).
@@ -38,6 +41,23 @@ victim_leads() {
         "leader e2e.dlq 0 $v" "$@"
 }
 
+# wait_first_commit SECONDS: until the group committed an offset on every
+# source partition (logs them); returns 1 on timeout.
+wait_first_commit() {
+    local end=$((SECONDS + $1)) n parts pat
+    parts=$("$TOOL" topics | sed -n 's/^e2e\.src://p')
+    while :; do
+        "$TOOL" committed -b "$BS" -G "$GROUP" -t e2e.src \
+            >"$WORK/first_commit.out" 2>&1
+        n=$(grep -c ' committed [0-9]' "$WORK/first_commit.out")
+        [ "$n" -ge "$parts" ] && break
+        [ "$SECONDS" -ge "$end" ] && return 1
+        sleep 0.1
+    done
+    pat='^committed: \(.*\) group .* \(committed [0-9]* high [0-9]*\).*'
+    sed -n "s/$pat/    \1 \2/p" "$WORK/first_commit.out"
+}
+
 # outage ID SECONDS: broker ID goes down for SECONDS, then comes back.
 outage() {
     mock_cmd "down $1"
@@ -54,7 +74,7 @@ fault_settle() {
     alive "$ROUTER_PID" || check_failed "router died during the faults"
     log "source committed $((SECONDS - T_START)) s after the start"
     stop_router 15
-    verify --allow-dups || check_failed "$VERIFY_LINE"
+    verify --allow-dups "${VERIFY_ARGS[@]}" || check_failed "$VERIFY_LINE"
     log "duplicates: $(verify_field duplicates)"
     echo "RESULT $SCENARIO duplicates=$(verify_field duplicates)" \
         "routed_s=$((SECONDS - T_START))"
