@@ -13,7 +13,7 @@ BUILD   ?= build
 PKGS    := rdkafka libpcre2-8 libmicrohttpd jansson
 DEBS    := librdkafka-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
            libcmocka-dev kcat curl jq gnuplot-nox pkg-config clang \
-           libclang-rt-14-dev
+           libclang-rt-14-dev valgrind
 CFLAGS_WARN := -std=c11 -Wall -Wextra -Wformat=2 -Werror
 CFLAGS  ?= -g -O2
 ALL_CFLAGS = $(CFLAGS_WARN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
@@ -142,9 +142,23 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) faults
 
+# The fault scenarios over and over (SOAK_REPEAT times, about 130 s each).
+SOAK_REPEAT ?= 10
+.PHONY: soak
+soak: $(BUILD)/router $(BUILD)/e2e_tool
+	E2E_REPEAT=$(SOAK_REPEAT) BUILD=$(BUILD) \
+	    bash tests/e2e/faults/run.sh $(FAULT_SCENARIOS)
+
+# Sanitizer runs: leak detection on even if the environment turned it off,
+# and exit code 23 on any ASan, LSan or UBSan finding (no test expects 23;
+# badinput expects the router's own 1 and 2). Then a short fuzz run.
 check: deps
-	$(MAKE) BUILD=build-san SAN=1 unit e2e
+	ASAN_OPTIONS=$(ASAN_OPTIONS):detect_leaks=1:exitcode=23 \
+	UBSAN_OPTIONS=$(UBSAN_OPTIONS):print_stacktrace=1:exitcode=23 \
+	    $(MAKE) BUILD=build-san SAN=1 unit e2e faults
+	$(MAKE) fuzz-short
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := fuzz_rules_load fuzz_rules_eval fuzz_jsonscan fuzz_admin
@@ -158,6 +172,28 @@ fuzz: deps
 	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
 	        tests/fuzz/corpus-$$t tests/fuzz/seeds/$$t; \
 	done
+
+# Each fuzz target for FUZZ_SHORT_SECONDS over a copy of its corpus and
+# seeds (the tree is not written to): fails on a crash, leak or hang, and
+# prints each target's executions (tests/fuzz/short.sh).
+FUZZ_SHORT_SECONDS ?= 60
+.PHONY: fuzz-short
+fuzz-short: deps
+	$(MAKE) CC=clang BUILD=build-fuzz \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+	    $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+	FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS) FUZZ_BUILD=build-fuzz \
+	    bash tests/fuzz/short.sh $(FUZZ_TARGETS)
+
+# End-to-end scenarios (VG_SCENARIOS, default routing sigterm admin
+# badinput backpressure) with the normal build of the router under
+# valgrind memcheck: fails on any memcheck error or definite leak
+# (tests/valgrind/run.sh; logs in build/valgrind).
+VG_SCENARIOS ?=
+.PHONY: valgrind
+valgrind: deps
+	$(MAKE) BUILD=build SAN= build/router build/e2e_tool
+	BUILD=build bash tests/valgrind/run.sh $(VG_SCENARIOS)
 
 build-fuzz/fuzz_admin: $(call obj,tests/fuzz/fuzz_admin.c src/admin.c \
                               src/log.c)

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct linger lg = {1, 0};
     size_t got = 0, off = 0;
     ssize_t k;
-    int fd;
+    int fd, tries;
 
     if (!adm)
         fuzz_init();
@@ -99,8 +99,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)admin_port(adm));
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        abort();
+    /* Tens of thousands of connections a minute can run out of local
+     * ports (EADDRNOTAVAIL) while the server's side waits in TIME_WAIT:
+     * that is the machine, not the server; wait and retry. */
+    for (tries = 0; connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0;
+         tries++) {
+        if ((errno != EADDRNOTAVAIL && errno != EAGAIN && errno != EINTR) ||
+            tries == 500) {
+            fprintf(stderr, "fuzz_admin: connect: %s\n", strerror(errno));
+            abort();
+        }
+        usleep(10000);
+    }
     while (off < size) {
         k = send(fd, data + off, size - off, MSG_NOSIGNAL);
         if (k <= 0)
