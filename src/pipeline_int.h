@@ -94,6 +94,8 @@ typedef struct pl_dlreq {
     int route;                  /* index of the route whose action failed,
                                  * or -1 */
     int retry;                  /* this produce is a retry of a stuck one */
+    size_t omitted;             /* bytes of value left out (too large for
+                                 * the dead-letter topic), 0 for none */
     void *key;                  /* owned copy, NULL for a null key */
     size_t key_len;
     void *value;                /* owned copy, NULL for a null value */
@@ -122,6 +124,11 @@ typedef struct pl_msgctx {
     int in_use;
     pl_dref_t dref[PL_INLINE_DESTS];
     pl_dref_t *xdref;           /* owned, when more destinations */
+    void *src_key;              /* owned copy of the source key when a
+                                 * route rewrote it and rkm is not kept:
+                                 * a dead letter carries the source key */
+    size_t src_key_len;
+    int src_key_kept;           /* src_key is set (it may be a NULL key) */
     struct pl_msgctx *free_next;
 } pl_msgctx_t;
 

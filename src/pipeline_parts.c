@@ -329,7 +329,12 @@ static void on_revoke(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
     /* Stop fetching them, wait for their deliveries, commit, let go. */
     if (!p->conf.exactly_once) {
         drain_revoked(p, p->stopping ? 0 : p->conf.drain_timeout_ms);
-        commit_revoked(p, parts);
+        /* Lost (the group dropped us): a commit can only be refused. */
+        if (!rd_kafka_assignment_lost(p->rkc))
+            commit_revoked(p, parts);
+        else
+            log_warn("assignment lost: the new owner replays from the "
+                     "last commit");
     }
     error = rd_kafka_incremental_unassign(p->rkc, parts);
     if (error) {

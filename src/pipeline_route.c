@@ -57,6 +57,9 @@ static void ctx_release(pipeline_t *p, pl_msgctx_t *ctx)
     ctx->pr = NULL;
     free(ctx->xdref);
     ctx->xdref = NULL;
+    free(ctx->src_key);
+    ctx->src_key = NULL;
+    ctx->src_key_kept = 0;
     ctx->in_use = 0;
     ctx->free_next = p->free_ctx;
     p->free_ctx = ctx;
@@ -76,6 +79,7 @@ void pl_ctx_free_all(pipeline_t *p)
                 rd_kafka_message_destroy(s->ctx[i].rkm);
             pl_rules_unref(p, s->ctx[i].pr);
             free(s->ctx[i].xdref);
+            free(s->ctx[i].src_key);
         }
         free(s);
     }
@@ -243,6 +247,38 @@ static void stuck_push(pipeline_t *p, pl_dlreq_t *dl)
 /* Produce the dead letter dl for its message. On success the message holds
  * one more reference. Returns 0, or -1 when it could not even be enqueued
  * (the partition is then stuck with dl on its retry list). */
+/* 1 when err says the dead letter is too large for its topic. */
+static int too_large(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+/* A dead letter too large for its topic would park its partition for
+ * good: leave the value out (the router.source.* headers say where to
+ * find it) and say so. Returns 1 when dl shrank, 0 when it has no value
+ * to leave out. */
+static int dl_shrink(pl_dlreq_t *dl, rd_kafka_resp_err_t err)
+{
+    size_t n;
+
+    if (!dl->value)
+        return 0;
+    dl->omitted = dl->value_len;
+    free(dl->value);
+    dl->value = NULL;
+    dl->value_len = 0;
+    n = strlen(dl->detail);
+    snprintf(dl->detail + n, sizeof(dl->detail) - n,
+             "; value of %zu bytes left out: %s", dl->omitted,
+             rd_kafka_err2str(err));
+    log_warn("%s [%" PRId32 "] offset %" PRId64 ": dead letter (%s) too "
+             "large (%zu bytes): sent without its value",
+             dl->d.ctx->part->topic, dl->d.ctx->partition, dl->d.ctx->offset,
+             dl->reason, dl->omitted);
+    return 1;
+}
+
 static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
 {
     pl_msgctx_t *ctx = dl->d.ctx;
@@ -257,6 +293,7 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
         t = topic_get(p, dlt, errstr, sizeof(errstr));
     if (!t)
         goto stuck;
+again:
     h = dl->hdrs ? rd_kafka_headers_copy(dl->hdrs) : rd_kafka_headers_new(8);
     if (!h) {
         snprintf(errstr, sizeof(errstr), "out of memory");
@@ -276,6 +313,10 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
     hdr_add(h, "router.source.timestamp", num);
     snprintf(num, sizeof(num), "%d", ctx->pr->version);
     hdr_add(h, "router.rules.version", num);
+    if (dl->omitted) {
+        snprintf(num, sizeof(num), "%zu", dl->omitted);
+        hdr_add(h, "router.value.omitted", num);
+    }
 
     /* dl keeps its copy of the value until the dead letter is
      * acknowledged: produced by reference, not copied again. */
@@ -287,6 +328,8 @@ static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
             ctx->part->dl_retrying++;
         return 0;
     }
+    if (too_large(err) && dl_shrink(dl, err))
+        goto again; /* produce() freed h */
     snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
 stuck:
     if (p->conf.exactly_once) {
@@ -303,6 +346,17 @@ stuck:
     ctx->refs++; /* the message stays in flight until the retry works */
     stuck_push(p, dl);
     return -1;
+}
+
+/* Queue dl for pl_send_deferred(), after the others. */
+static void defer_push(pipeline_t *p, pl_dlreq_t *dl)
+{
+    dl->next = NULL;
+    if (p->dl_deferred_tail)
+        p->dl_deferred_tail->next = dl;
+    else
+        p->dl_deferred = dl;
+    p->dl_deferred_tail = dl;
 }
 
 /* A copy of n bytes of b (NULL stays NULL). Sets *oom on failure. */
@@ -364,11 +418,7 @@ static void dead_letter(pipeline_t *p, pl_msgctx_t *ctx, const char *reason,
     snprintf(dl->detail, sizeof(dl->detail), "%s", detail);
     if (defer) {
         ctx->refs++; /* held by the queued request */
-        if (p->dl_deferred_tail)
-            p->dl_deferred_tail->next = dl;
-        else
-            p->dl_deferred = dl;
-        p->dl_deferred_tail = dl;
+        defer_push(p, dl);
         return;
     }
     dead_letter_send(p, dl);
@@ -470,6 +520,12 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             part->dl_retrying--;
             dl->retry = 0;
         }
+        if (rkm->err && too_large(rkm->err) && dl_shrink(dl, rkm->err)) {
+            /* Sent again without its value; the reference this delivery
+             * held goes to the deferred request. */
+            defer_push(p, dl);
+            return;
+        }
         if (rkm->err) {
             p->produce_errors++;
             pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
@@ -495,8 +551,17 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         return;
     }
     if (rkm->err) {
+        const void *key = rkm->key; /* the produced key ... */
+        size_t key_len = rkm->key_len;
         rd_kafka_headers_t *h;
 
+        if (ctx->rkm) { /* ... but a dead letter keeps the source's */
+            key = ctx->rkm->key;
+            key_len = ctx->rkm->key_len;
+        } else if (ctx->src_key_kept) {
+            key = ctx->src_key;
+            key_len = ctx->src_key_len;
+        }
         p->produce_errors++;
         pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
         snprintf(detail, sizeof(detail), "produce to %s failed: %s",
@@ -505,8 +570,8 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         if (rd_kafka_message_headers((rd_kafka_message_t *)rkm, &h))
             h = NULL;
         dead_letter(p, ctx, "produce_failed", detail,
-                    d->route >= 0 ? d->route : -1, 1, rkm->key,
-                    rkm->key_len, rkm->payload, rkm->len, h);
+                    d->route >= 0 ? d->route : -1, 1, key, key_len,
+                    rkm->payload, rkm->len, h);
     } else {
         t = rd_kafka_topic_opaque(rkm->rkt);
         p->produced++;
@@ -582,6 +647,31 @@ dead:
                 rkm->payload, rkm->len, hdrs);
 }
 
+/* When a destination of res gets a rewritten key, keep a copy of the
+ * source key in ctx: a failed delivery's dead letter must carry it, and
+ * the consumed message is gone by then. Returns 0, or -1 when out of
+ * memory. */
+static int keep_source_key(pl_msgctx_t *ctx, const rd_kafka_message_t *rkm,
+                           const rules_result_t *res)
+{
+    size_t i;
+
+    for (i = 0; i < res->ndests; i++)
+        if (res->dests[i].key != rkm->key ||
+            res->dests[i].key_len != rkm->key_len)
+            break;
+    if (i == res->ndests)
+        return 0;
+    if (rkm->key) {
+        if (!(ctx->src_key = malloc(rkm->key_len ? rkm->key_len : 1)))
+            return -1;
+        memcpy(ctx->src_key, rkm->key, rkm->key_len);
+    }
+    ctx->src_key_len = rkm->key_len;
+    ctx->src_key_kept = 1;
+    return 0;
+}
+
 int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
 {
     rd_kafka_timestamp_type_t tstype;
@@ -653,6 +743,12 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     ctx->pr->refs++;
     ctx->seq = seq;
     ctx->refs = 1; /* guard: no release before every action is issued */
+    if (!ctx->rkm && keep_source_key(ctx, rkm, res) != 0) {
+        /* Fatal: ctx stays in flight (never done, never committed). */
+        snprintf(p->fatal_reason, sizeof(p->fatal_reason), "out of memory");
+        rd_kafka_message_destroy(rkm);
+        return -1;
+    }
     p->inflight++;
     if (res->ndests > PL_INLINE_DESTS &&
         !(ctx->xdref = calloc(res->ndests, sizeof(*ctx->xdref)))) {
