@@ -88,8 +88,10 @@ void e2e_gen(uint64_t seed, uint64_t n, e2e_msg_t *m);
  * one, into the dead letter the router owes when every produce to t fails
  * permanently: router.reason produce_failed, router.route the route that
  * named t, the source key. Returns 1 when it did, 0 when m has no output
- * to t, -1 when m also has another dead letter (one message, one entry
- * per topic: the expectation can't be written; m is left as it was). */
+ * to t, -1 when m already has a produce_failed dead letter (two could not
+ * be told apart: the expectation can't be written; m is left as it was).
+ * A dead letter of another reason may be there too: the verifier tells
+ * them apart by router.reason. */
 int e2e_fail_topic(e2e_msg_t *m, int t);
 
 /* Kafka's murmur2 (Java Utils.murmur2, seed 0x9747b28c). */

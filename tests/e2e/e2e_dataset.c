@@ -205,17 +205,16 @@ static void add_dead(e2e_msg_t *m, const char *reason, const char *route)
 int e2e_fail_topic(e2e_msg_t *m, int t)
 {
     size_t i, hit = m->nouts;
-    int dead = 0;
 
     for (i = 0; i < m->nouts; i++) {
-        dead |= m->outs[i].reason != NULL;
         if (m->outs[i].topic == t)
             hit = i;
+        else if (m->outs[i].reason &&
+                 !strcmp(m->outs[i].reason, E2E_PRODUCE_FAILED))
+            return -1; /* two produce_failed dead letters: not told apart */
     }
     if (hit == m->nouts || t == topic_idx(E2E_DLQ_TOPIC))
         return 0;
-    if (dead)
-        return -1;
     m->outs[hit].topic = topic_idx(E2E_DLQ_TOPIC);
     m->outs[hit].key_uid = 0;
     m->outs[hit].place = E2E_PLACE_ANY;

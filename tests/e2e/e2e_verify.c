@@ -279,14 +279,32 @@ static int check_headers(vstate_t *vs, const e2e_msg_t *m,
 }
 
 /* Find the expected entry of message n in topic t, -1 when none. */
-static int64_t entry_of(vstate_t *vs, uint64_t n, int t)
+static int64_t entry_of(vstate_t *vs, uint64_t n, int t,
+                        const rd_kafka_message_t *rkm)
 {
+    int64_t first = -1;
+    rd_kafka_headers_t *h;
+    const void *r = NULL;
+    size_t rlen = 0;
     uint32_t e;
 
-    for (e = vs->base[n]; e < vs->base[n + 1]; e++)
-        if (vs->etopic[e] == t)
+    /* A message may have two dead letters (a bad destination and a
+     * failed produce): router.reason tells which entry this one is. */
+    if (!rd_kafka_message_headers(rkm, &h) &&
+        header_one(h, "router.reason", &r, &rlen))
+        r = NULL;
+    for (e = vs->base[n]; e < vs->base[n + 1]; e++) {
+        const e2e_out_t *o = &vs->m->outs[e - vs->base[n]];
+
+        if (vs->etopic[e] != t)
+            continue;
+        if (first < 0)
+            first = e;
+        if (r && o->reason && strlen(o->reason) == rlen &&
+            !memcmp(o->reason, r, rlen))
             return e;
-    return -1;
+    }
+    return first;
 }
 
 /* The message index from the e2e.n header, -1 when absent or invalid. */
@@ -356,7 +374,7 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
         return;
     }
     vgen(vs, (uint64_t)n);
-    e = vt->idx < 0 ? -1 : entry_of(vs, (uint64_t)n, vt->idx);
+    e = vt->idx < 0 ? -1 : entry_of(vs, (uint64_t)n, vt->idx, rkm);
     if (e < 0) {
         vs->unexpected++;
         report(vs, R_UNEXPECTED, "%s [%d] @%" PRId64 ": n=%" PRId64

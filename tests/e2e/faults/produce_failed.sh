@@ -18,7 +18,8 @@ E2E_COUNT=${E2E_COUNT:-100000}
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/faults/common.sh"
 
-FAIL_TOPIC=e2e.region.eu
+FAIL_TOPIC=${FAIL_TOPIC:-e2e.region.eu}
+FAIL_PARTS=${FAIL_PARTS:-1}
 FAIL_BROKER=4
 PRODUCE=0
 FAIL_ERR=29
@@ -31,7 +32,11 @@ E2E_BROKERS=4 start_fault_mock
 # Produce requests than it can get (one per message at most).
 kcat -b "$BS" -L 2>/dev/null | grep -q "leader $FAIL_BROKER," &&
     fail "broker $FAIL_BROKER already leads a partition"
-mock_cmd "leader $FAIL_TOPIC 0 $FAIL_BROKER" \
+moves=()
+for part in $(seq 0 $((FAIL_PARTS - 1))); do
+    moves+=("leader $FAIL_TOPIC $part $FAIL_BROKER")
+done
+mock_cmd "${moves[@]}" \
     "broker_errors $FAIL_BROKER $PRODUCE $((COUNT / 5)) $FAIL_ERR"
 fault_start
 fault_settle 60
