@@ -18,6 +18,20 @@ fresh_cluster() {
     GROUP=$GROUP-$1
 }
 
+# run_to_end WHO: a router run that routes the whole backlog once more
+# (on the mock a restart starts from the beginning: it kept no
+# transactional offsets) on top of what is there, then SIGTERM; nothing
+# may be missing.
+run_to_end() {
+    local base
+    base=$(outputs_now)
+    start_router --exactly-once
+    wait_outputs $((base + EXPECTED)) 120 ||
+        check_failed "$1 did not route the whole backlog"
+    stop_router 15
+    verify --allow-dups || check_failed "$VERIFY_LINE"
+}
+
 start_mock
 produce_dataset
 start_router --exactly-once --transactional-id "e2e-$GROUP" --admin 127.0.0.1:0
@@ -84,14 +98,7 @@ grep -q 'fenced by another producer with transactional.id' "$ROUTER_LOG" ||
     check_failed "the fenced router did not say it was fenced"
 grep 'fenced' "$ROUTER_LOG" | head -n 2 | sed 's/^/    /'
 mock_cmd "rtt 0"
-# The restart routes the whole backlog again (on the mock only: it did not
-# keep the transactional offsets), on top of what the fenced one left.
-before=$(outputs_now)
-start_router --exactly-once
-wait_outputs $((before + EXPECTED)) 120 ||
-    check_failed "the restarted router did not route the backlog"
-stop_router 15
-verify --allow-dups || check_failed "$VERIFY_LINE"
+run_to_end "the restarted router"
 
 # SIGKILL campaign: five kill -9 mid-stream, then a run to the end. On the
 # mock every restart routes the backlog again from the start and aborted
@@ -110,12 +117,7 @@ for k in $(seq 1 "${E2E_KILLS:-5}"); do
     kill9_router
     log "kill -9 number $k after $((OUTPUTS - base)) outputs of this run"
 done
-base=$(outputs_now)
-start_router --exactly-once
-wait_outputs $((base + EXPECTED)) 120 ||
-    check_failed "the last run did not route the whole backlog"
-stop_router 15
-verify --allow-dups || check_failed "$VERIFY_LINE"
+run_to_end "the last run"
 log "exactly-once, ${E2E_KILLS:-5} kill -9: missing $(verify_field missing)," \
     "duplicates visible on the mock $(verify_field duplicates)"
 echo "RESULT $SCENARIO kill9_missing=$(verify_field missing)" \
