@@ -169,7 +169,8 @@ fuzz: deps
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    mkdir -p tests/fuzz/corpus-$$t; \
 	    echo "== $$t for $(FUZZ_SECONDS)s"; \
-	    build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	        build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
 	        tests/fuzz/corpus-$$t tests/fuzz/seeds/$$t; \
 	done
 

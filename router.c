@@ -234,6 +234,10 @@ static void print_status(const pipeline_stats_t *now,
             (unsigned long long)now->reasons[i].n);
     if (now->nreasons == 0)
         ADD(" 0");
+    if (now->txn_commits || now->txn_aborts)
+        ADD(" | transactions: %llu committed, %llu aborted",
+            (unsigned long long)now->txn_commits,
+            (unsigned long long)now->txn_aborts);
     if (now->health[0])
         ADD(" | UNHEALTHY: %s", now->health);
 #undef ADD

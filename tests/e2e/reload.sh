@@ -37,6 +37,13 @@ produce_range 1 "$HALF" || fail "could not produce the backlog"
 log "backlog: $HALF messages, $HALF more while reloading"
 
 start_admin_router "$WORK/rules.json"
+# PUT /rules answers 503 until the router routes: wait for it (slow under
+# valgrind or the sanitizers).
+for i in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] &&
+        break
+    sleep 0.1
+done
 
 # The second half arrives while the rules change.
 produce_range $((HALF + 1)) "$N" &
