@@ -244,9 +244,6 @@ static void stuck_push(pipeline_t *p, pl_dlreq_t *dl)
     pl_part_stuck(p, part, 1);
 }
 
-/* Produce the dead letter dl for its message. On success the message holds
- * one more reference. Returns 0, or -1 when it could not even be enqueued
- * (the partition is then stuck with dl on its retry list). */
 /* 1 when err says the dead letter is too large for its topic. */
 static int too_large(rd_kafka_resp_err_t err)
 {
@@ -279,6 +276,9 @@ static int dl_shrink(pl_dlreq_t *dl, rd_kafka_resp_err_t err)
     return 1;
 }
 
+/* Produce the dead letter dl for its message. On success the message holds
+ * one more reference. Returns 0, or -1 when it could not even be enqueued
+ * (the partition is then stuck with dl on its retry list). */
 static int dead_letter_send(pipeline_t *p, pl_dlreq_t *dl)
 {
     pl_msgctx_t *ctx = dl->d.ctx;
