@@ -3,10 +3,13 @@
 #   make deps    install the Debian packages it needs (only when missing)
 #   make         build the router (warnings are errors)
 #   make run     deps + build + router --demo on the embedded mock cluster
-#   make test    deps + build + unit and end-to-end tests
-#   make check   the same tests on an ASan + UBSan build
+#   make test    deps + build + unit, end-to-end and fault-injection tests
+#   make check   the same tests on an ASan + UBSan + LSan build, then a
+#                short run of every fuzz target (fuzz-short)
 #   make fuzz    libFuzzer targets (clang), FUZZ_SECONDS each
-#   make bench   benchmark harness
+#   make soak    the fault scenarios SOAK_REPEAT times
+#   make valgrind  end-to-end scenarios with the router under memcheck
+#   make bench   benchmark harness (bench-quick: one configuration)
 
 CC      ?= cc
 BUILD   ?= build
@@ -44,7 +47,8 @@ E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-.PHONY: all deps run test check unit e2e fuzz bench bench-quick clean
+.PHONY: all deps run test check unit e2e faults soak fuzz fuzz-short \
+        valgrind bench bench-quick clean
 
 all: router $(BUILD)/bench/rules-bench $(BUILD)/bench/router-bench
 
@@ -134,7 +138,6 @@ unit: $(addprefix $(BUILD)/,$(UNIT_TESTS))
 e2e: $(BUILD)/router $(BUILD)/e2e_tool
 	BUILD=$(BUILD) bash tests/e2e/run.sh $(E2E_SCENARIOS)
 
-.PHONY: faults
 faults: $(BUILD)/router $(BUILD)/e2e_tool
 	BUILD=$(BUILD) bash tests/e2e/faults/run.sh $(FAULT_SCENARIOS)
 
@@ -146,7 +149,6 @@ test: deps
 
 # The fault scenarios over and over (SOAK_REPEAT times, about 130 s each).
 SOAK_REPEAT ?= 10
-.PHONY: soak
 soak: $(BUILD)/router $(BUILD)/e2e_tool
 	E2E_REPEAT=$(SOAK_REPEAT) BUILD=$(BUILD) \
 	    bash tests/e2e/faults/run.sh $(FAULT_SCENARIOS)
@@ -178,7 +180,6 @@ fuzz: deps
 # seeds (the tree is not written to): fails on a crash, leak or hang, and
 # prints each target's executions (tests/fuzz/short.sh).
 FUZZ_SHORT_SECONDS ?= 60
-.PHONY: fuzz-short
 fuzz-short: deps
 	$(MAKE) CC=clang BUILD=build-fuzz \
 	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
@@ -191,7 +192,6 @@ fuzz-short: deps
 # valgrind memcheck: fails on any memcheck error or definite leak
 # (tests/valgrind/run.sh; logs in build/valgrind).
 VG_SCENARIOS ?=
-.PHONY: valgrind
 valgrind: deps
 	$(MAKE) BUILD=build SAN= build/router build/e2e_tool
 	BUILD=build bash tests/valgrind/run.sh $(VG_SCENARIOS)
