@@ -152,6 +152,14 @@ static int read_token(const char *path, char *tok, size_t size, char *errstr,
     }
     if (!fgets(tok, (int)size, f))
         tok[0] = '\0';
+    if (!strchr(tok, '\n') && !feof(f)) {
+        /* A cut token would never match what clients send. */
+        fclose(f);
+        explicit_bzero(tok, size);
+        snprintf(errstr, errstr_size, "%s: token longer than %zu bytes", path,
+                 size - 2);
+        return -1;
+    }
     fclose(f);
     for (s = tok; *s == ' ' || *s == '\t'; s++)
         ;
@@ -368,6 +376,7 @@ int main(int argc, char **argv)
         admin = admin_start(rc.admin, rc.admin_token ? token : NULL,
                             (size_t)rc.admin_body_max, &ops, errstr,
                             sizeof(errstr));
+        explicit_bzero(token, sizeof(token)); /* admin keeps its own copy */
         if (!admin) {
             fprintf(stderr, "router: error: --admin %s\n", errstr);
             goto out;
@@ -453,7 +462,6 @@ int main(int argc, char **argv)
 
         sleep_ms(100);
         now = mono_ms();
-        pipeline_stats(pl, &st);
         if (sig_reload) {
             sig_reload = 0;
             if (control_reload(ctl, errstr, sizeof(errstr)) < 0)
@@ -462,6 +470,7 @@ int main(int argc, char **argv)
         }
         if (rc.stats_interval > 0 &&
             now - last_status >= (int64_t)(rc.stats_interval * 1000)) {
+            pipeline_stats(pl, &st);
             print_status(&st, &prev, (now - last_status) / 1000.0);
             prev = st;
             last_status = now;

@@ -258,7 +258,7 @@ static enum MHD_Result admin_begin(admin_t *a, struct MHD_Connection *c,
     unsigned m;
     size_t i;
 
-    for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]); i++)
+    for (i = 0; i < sizeof(admin_routes) / sizeof(admin_routes[0]) && !rt; i++)
         if (!strcmp(url, admin_routes[i].path))
             rt = &admin_routes[i];
     if (!rt) {

@@ -390,8 +390,9 @@ static void on_rules_get(void *opaque, admin_reply_t *r)
 
     pthread_mutex_lock(&c->lock);
     rules = c->text ? json_loadb(c->text, c->len, 0, NULL) : NULL;
-    gmtime_r(&c->loaded_at, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&c->loaded_at, &tm) ||
+        !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, sizeof(when), "unknown");
     j = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", c->version,
                   "loaded_at", when, "checksum", c->checksum, "file",
                   c->path, "rules", rules ? rules : json_null());

@@ -179,14 +179,10 @@ static int reindex(family_t *f, size_t nidx)
     return 0;
 }
 
-/* The sample with these label values (those past nlabels are ignored),
- * NULL when absent. */
+/* The sample with these label values (already trimmed by the caller to
+ * nlabels), NULL when absent. */
 static sample_t *sample_find(family_t *f, const char *v1, const char *v2)
 {
-    if (f->nlabels < 2)
-        v2 = NULL;
-    if (f->nlabels < 1)
-        v1 = NULL;
     if (!f->nidx)
         return NULL;
     for (size_t b = hash_labels(v1, v2) & (f->nidx - 1); f->idx[b];
@@ -199,7 +195,16 @@ static sample_t *sample_find(family_t *f, const char *v1, const char *v2)
     return NULL;
 }
 
-/* The sample with these label values, created at 0 if needed. */
+/* Label values past the family's nlabels are ignored: make them NULL. */
+static void labels_trim(const family_t *f, const char **v1, const char **v2)
+{
+    if (f->nlabels < 2)
+        *v2 = NULL;
+    if (f->nlabels < 1)
+        *v1 = NULL;
+}
+
+/* The sample with these label values (trimmed), created at 0 if needed. */
 static sample_t *sample_get(family_t *f, const char *v1, const char *v2)
 {
     sample_t *s = sample_find(f, v1, v2);
@@ -208,10 +213,6 @@ static sample_t *sample_get(family_t *f, const char *v1, const char *v2)
 
     if (s)
         return s;
-    if (f->nlabels < 2)
-        v2 = NULL;
-    if (f->nlabels < 1)
-        v1 = NULL;
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
         sample_t *ns = realloc(f->s, cap * sizeof(*ns));
@@ -247,7 +248,10 @@ static int update(metrics_t *m, const char *name, const char *v1,
     family_t *f = family_find(m, name);
     sample_t *s;
 
-    if (!f || !(s = sample_get(f, v1, v2)))
+    if (!f)
+        return -1;
+    labels_trim(f, &v1, &v2);
+    if (!(s = sample_get(f, v1, v2)))
         return -1;
     s->value = add ? s->value + v : v;
     return 0;
@@ -288,8 +292,10 @@ double metrics_get(metrics_t *m, const char *name, const char *v1,
     double v;
 
     pthread_mutex_lock(&m->lock);
-    if ((f = family_find(m, name)))
+    if ((f = family_find(m, name))) {
+        labels_trim(f, &v1, &v2);
         s = sample_find(f, v1, v2);
+    }
     v = s ? s->value : 0;
     pthread_mutex_unlock(&m->lock);
     return v;
