@@ -136,6 +136,10 @@ rd_kafka_t *bench_client(rd_kafka_type_t type, const char *bs,
                          int (*stats_cb)(rd_kafka_t *, char *, size_t, void *),
                          void *opaque, char *errstr, size_t errstr_size);
 
+/* Close the consumer rk (a failure is said on stderr) and free it.
+ * Accepts NULL. */
+void bench_consumer_destroy(rd_kafka_t *rk);
+
 /* Partition count of topic (metadata), or -1. */
 int bench_topic_partitions(rd_kafka_t *rk, const char *topic);
 

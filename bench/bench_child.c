@@ -119,7 +119,7 @@ static rd_kafka_t *start_consumer(child_opts_t *o, stats_bytes_t *sb,
     rd_kafka_topic_partition_list_t *l = NULL;
     bench_props_t cp = o->cprops;
     char errstr[512], gid[64];
-    rd_kafka_t *rk;
+    rd_kafka_t *rk = NULL;
 
     snprintf(gid, sizeof(gid), "group.id=bench-%d", (int)getpid());
     if (bench_props_add(&cp, gid) ||
@@ -132,10 +132,15 @@ static rd_kafka_t *start_consumer(child_opts_t *o, stats_bytes_t *sb,
                       sizeof(errstr));
     if (!rk)
         goto err;
-    rd_kafka_poll_set_consumer(rk);
-    l = rd_kafka_topic_partition_list_new(64);
-    if (!l ||
-        bench_add_partitions(rk, l, o->topics, o->ntopics,
+    if (rd_kafka_poll_set_consumer(rk)) {
+        snprintf(errstr, sizeof(errstr), "no consumer queue");
+        goto err;
+    }
+    if (!(l = rd_kafka_topic_partition_list_new(64))) {
+        snprintf(errstr, sizeof(errstr), "out of memory");
+        goto err;
+    }
+    if (bench_add_partitions(rk, l, o->topics, o->ntopics,
                              RD_KAFKA_OFFSET_BEGINNING, errstr, sizeof(errstr)))
         goto err;
     if (rd_kafka_assign(rk, l)) {
@@ -143,14 +148,17 @@ static rd_kafka_t *start_consumer(child_opts_t *o, stats_bytes_t *sb,
         goto err;
     }
     rd_kafka_topic_partition_list_destroy(l);
-    *rkqu = rd_kafka_queue_get_consumer(rk);
+    l = NULL;
+    if (!(*rkqu = rd_kafka_queue_get_consumer(rk))) {
+        snprintf(errstr, sizeof(errstr), "no consumer queue");
+        goto err;
+    }
     return rk;
 err:
     fprintf(stderr, "consumer: %s\n", errstr);
     if (l)
         rd_kafka_topic_partition_list_destroy(l);
-    if (rk)
-        rd_kafka_destroy(rk);
+    bench_consumer_destroy(rk);
     return NULL;
 }
 
@@ -395,47 +403,7 @@ out:
     return rc;
 }
 
-/* ---- consume ---------------------------------------------------------- */
-
-int bench_cmd_consume(int argc, char **argv)
-{
-    child_opts_t o;
-    stats_bytes_t sb = {0, 0};
-    rd_kafka_queue_t *rkqu = NULL;
-    rd_kafka_t *rk;
-    marks_t m = {0, 0, 0, 0, 0, 0, 0};
-    long got;
-    uint64_t bytes = 0;
-    double t_last;
-    int rc = 1;
-
-    if (parse_child_opts(argc, argv, &o))
-        return 2;
-    if (!(rk = start_consumer(&o, &sb, &rkqu)))
-        return 1;
-    got = drain(rkqu, o.count, NULL, NULL, NULL, &m, &bytes);
-    t_last = bench_now();
-    if (got < o.count) {
-        fprintf(stderr, "consume: %ld of %ld messages\n", got, o.count);
-        goto out;
-    }
-    settle_stats(rk, NULL);
-    printf("result msgs=%ld bytes=%" PRIu64 " t_first=%.6f t_last=%.6f "
-           "t10=%.6f t90=%.6f n10=%ld n90=%ld cpu10=%.6f cpu90=%.6f "
-           "rx=%" PRIu64 " tx=%" PRIu64 "\n",
-           got, bytes, m.t_first, t_last, m.t10, m.t90, m.n10, m.n90, m.cpu10,
-           m.cpu90, sb.rx, sb.tx);
-    fflush(stdout);
-    wait_stdin_eof();
-    rc = 0;
-out:
-    rd_kafka_queue_destroy(rkqu);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
-/* ---- copy ------------------------------------------------------------- */
+/* ---- consume and copy ------------------------------------------------- */
 
 /* The copy loop's producer: each consumed message is produced again. */
 typedef struct copier {
@@ -457,8 +425,12 @@ static void copy_one(const rd_kafka_message_t *rkm, void *opaque)
     }
 }
 
-int bench_cmd_copy(int argc, char **argv)
+/* The consumer child: consume-only, or with -d DEST the C copy loop.
+ * Exit status 0, 1 on failure (a delivery failed: after the result line),
+ * 2 on bad arguments. */
+static int consume_cmd(int argc, char **argv, int copy)
 {
+    const char *what = copy ? "copy" : "consume";
     child_opts_t o;
     stats_bytes_t csb = {0, 0}, psb = {0, 0};
     rd_kafka_queue_t *rkqu = NULL;
@@ -473,47 +445,61 @@ int bench_cmd_copy(int argc, char **argv)
 
     if (parse_child_opts(argc, argv, &o))
         return 2;
-    if (!o.dest) {
+    if (copy && !o.dest) {
         fprintf(stderr, "copy: -d DEST missing\n");
         return 2;
     }
-    cp.prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb, &psb,
-                           errstr, sizeof(errstr));
-    if (!cp.prod) {
-        fprintf(stderr, "copy: %s\n", errstr);
-        return 1;
+    if (copy) {
+        cp.prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb,
+                               &psb, errstr, sizeof(errstr));
+        if (!cp.prod) {
+            fprintf(stderr, "copy: %s\n", errstr);
+            goto out;
+        }
+        if (!(cp.rkt = rd_kafka_topic_new(cp.prod, o.dest, NULL))) {
+            fprintf(stderr, "copy: topic %s\n", o.dest);
+            goto out;
+        }
     }
-    if (!(cp.rkt = rd_kafka_topic_new(cp.prod, o.dest, NULL)) ||
-        !(cons = start_consumer(&o, &csb, &rkqu)))
+    if (!(cons = start_consumer(&o, &csb, &rkqu)))
         goto out;
-    got = drain(rkqu, o.count, copy_one, &cp, cp.prod, &m, &bytes);
+    got =
+        drain(rkqu, o.count, copy ? copy_one : NULL, &cp, cp.prod, &m, &bytes);
     if (got < o.count) {
-        fprintf(stderr, "copy: %ld of %ld messages\n", got, o.count);
+        fprintf(stderr, "%s: %ld of %ld messages\n", what, got, o.count);
         goto out;
     }
-    if (rd_kafka_flush(cp.prod, (int)(CHILD_TIMEOUT_S * 1000)) != 0) {
+    if (cp.prod && rd_kafka_flush(cp.prod, (int)(CHILD_TIMEOUT_S * 1000))) {
         fprintf(stderr, "copy: flush timed out\n");
         goto out;
     }
     t_last = bench_now();
     settle_stats(cons, cp.prod);
     printf("result msgs=%ld bytes=%" PRIu64 " errors=%ld t_first=%.6f "
-           "t_last=%.6f rx=%" PRIu64 " tx=%" PRIu64 "\n",
-           got, bytes, cp.errors, m.t_first, t_last, csb.rx + psb.rx,
-           csb.tx + psb.tx);
+           "t_last=%.6f t10=%.6f t90=%.6f n10=%ld n90=%ld cpu10=%.6f "
+           "cpu90=%.6f rx=%" PRIu64 " tx=%" PRIu64 "\n",
+           got, bytes, cp.errors, m.t_first, t_last, m.t10, m.t90, m.n10, m.n90,
+           m.cpu10, m.cpu90, csb.rx + psb.rx, csb.tx + psb.tx);
     fflush(stdout);
     wait_stdin_eof();
     rc = cp.errors ? 1 : 0;
 out:
     if (rkqu)
         rd_kafka_queue_destroy(rkqu);
-    if (cons) {
-        rd_kafka_consumer_close(cons);
-        rd_kafka_destroy(cons);
-    }
+    bench_consumer_destroy(cons);
     if (cp.rkt)
         rd_kafka_topic_destroy(cp.rkt);
     if (cp.prod)
         rd_kafka_destroy(cp.prod);
     return rc;
+}
+
+int bench_cmd_consume(int argc, char **argv)
+{
+    return consume_cmd(argc, argv, 0);
+}
+
+int bench_cmd_copy(int argc, char **argv)
+{
+    return consume_cmd(argc, argv, 1);
 }

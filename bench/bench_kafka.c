@@ -100,6 +100,18 @@ err:
     return NULL;
 }
 
+void bench_consumer_destroy(rd_kafka_t *rk)
+{
+    rd_kafka_resp_err_t err;
+
+    if (!rk)
+        return;
+    if ((err = rd_kafka_consumer_close(rk)))
+        fprintf(stderr, "%s: close: %s\n", rd_kafka_name(rk),
+                rd_kafka_err2str(err));
+    rd_kafka_destroy(rk);
+}
+
 int bench_topic_partitions(rd_kafka_t *rk, const char *topic)
 {
     const struct rd_kafka_metadata *md;
@@ -240,9 +252,8 @@ int bench_latency(const char *bs, const char *src, size_t size,
 
     *received = 0;
     *p50 = *p99 = *pmax = -1;
-    for (size_t i = 0; i < 2; i++)
-        bench_props_add(&pp, pprops[i]);
-    if (bench_props_add(&cp, "group.id=bench-latency") ||
+    if (bench_props_add(&pp, pprops[0]) || bench_props_add(&pp, pprops[1]) ||
+        bench_props_add(&cp, "group.id=bench-latency") ||
         bench_props_add(&cp, "enable.auto.commit=false")) {
         snprintf(errstr, errstr_size, "too many properties");
         goto out;
@@ -323,10 +334,7 @@ int bench_latency(const char *bs, const char *src, size_t size,
 out:
     if (asg)
         rd_kafka_topic_partition_list_destroy(asg);
-    if (cons) {
-        rd_kafka_consumer_close(cons);
-        rd_kafka_destroy(cons);
-    }
+    bench_consumer_destroy(cons);
     if (prod) {
         rd_kafka_flush(prod, 5000);
         rd_kafka_destroy(prod);

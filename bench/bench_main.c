@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,7 +64,9 @@ typedef struct job {
     int rules;        /* router jobs: routes in the rule set */
 } job_t;
 
-#define MAX_JOBS (5 + 3 * BENCH_MAX_RULESETS)
+/* The baselines (4), then up to 4 router runs per rule set (router,
+ * router-eos, compare, router-dflt: --rules may name 100 more than once). */
+#define MAX_JOBS (4 + 4 * BENCH_MAX_RULESETS)
 
 /* Run job j once (repetition rep) into r. Returns 0, or -1. */
 static int run_job(bench_t *b, bench_group_t *g, const job_t *j, int rep,
@@ -180,6 +183,8 @@ static int run_group(bench_t *b, bench_group_t *g)
             r->rules = jobs[j].rules;
             r->msgs = g->msgs;
             r->p50 = r->p99 = r->pmax = -1;
+            /* Not measured until a run says otherwise. */
+            r->cpu_total_s = r->mock_util = NAN;
             snprintf(r->tool, sizeof(r->tool), "%s", jobs[j].tool);
             bench_say("%s%s%.0d (run %d of %d)", jobs[j].tool,
                       jobs[j].rules ? ", rules " : "", jobs[j].rules, rep + 1,
@@ -197,9 +202,9 @@ static int run_group(bench_t *b, bench_group_t *g)
         if (jobs[j].kind == JOB_CONSUME)
             consume = r;
         /* Only from counters that all were read (0: unknown). */
-        if ((jobs[j].kind == JOB_ROUTER || jobs[j].kind == JOB_EOS) &&
-            r->ok && consume && consume->ok &&
-            consume->rx + consume->tx && r->routed_rw && r->readback) {
+        if ((jobs[j].kind == JOB_ROUTER || jobs[j].kind == JOB_EOS) && r->ok &&
+            consume && consume->ok && consume->rx + consume->tx &&
+            r->routed_rw && r->readback) {
             r->direct = (uint64_t)BENCH_NTYPES * (consume->rx + consume->tx);
             r->fanout =
                 (double)r->direct / (double)(r->routed_rw + r->readback);
@@ -288,7 +293,8 @@ static void usage(FILE *f)
         "  --keep                 keep the scratch directory (logs, rules)\n");
 }
 
-/* Parse "1,4,16" into v (at most max). Returns the count, -1 if bad. */
+/* Parse "1,4,16" into v (at most max). Returns the count, -1 if bad or
+ * longer. */
 static int parse_list(const char *s, int *v, int max)
 {
     int n = 0;
@@ -304,7 +310,7 @@ static int parse_list(const char *s, int *v, int max)
         if (*end && *end != ',')
             return -1;
     }
-    return n;
+    return *s ? -1 : n; /* more than max */
 }
 
 /* Parse a whole number or decimal within [lo, hi] into *out. Returns 0,
@@ -345,13 +351,19 @@ static long msgs_per_part(const bench_t *b, int size)
     return n > 20000 && !b->msgs_per_part ? 20000 : n;
 }
 
-static void add_group(bench_t *b, int parts, int size, const int *rules,
-                      int nrules)
+/* Add a backlog. Returns 0, or -1 (said) when there are too many. */
+static int add_group(bench_t *b, int parts, int size, const int *rules,
+                     int nrules)
 {
     bench_group_t *g;
 
-    if (b->ngroups == BENCH_MAX_GROUPS)
-        return;
+    if (b->ngroups == BENCH_MAX_GROUPS) {
+        fprintf(stderr,
+                "router-bench: at most %d backlogs (partitions x "
+                "sizes)\n",
+                BENCH_MAX_GROUPS);
+        return -1;
+    }
     g = &b->groups[b->ngroups++];
     memset(g, 0, sizeof(*g));
     g->parts = parts;
@@ -360,6 +372,7 @@ static void add_group(bench_t *b, int parts, int size, const int *rules,
         g->rules[g->nrules++] = rules[i];
     g->msgs = msgs_per_part(b, size) * parts;
     g->base = parts == BENCH_BASE_PARTS && size == BENCH_BASE_SIZE;
+    return 0;
 }
 
 static int parse(bench_t *b, int argc, char **argv)
@@ -367,6 +380,15 @@ static int parse(bench_t *b, int argc, char **argv)
     int parts[8], rules[8], sizes[8], np = 0, nr = 0, ns = 0;
     const char *what = NULL; /* the option being parsed, for errors */
     static const int r100[] = {100}, rsweep[] = {10, 100, 1000};
+    /* The options without a value. */
+    const struct {
+        const char *name;
+        int *on;
+    } flags[] = {{"--quick", &b->quick},
+                 {"--no-copy-c", &b->no_copy_c},
+                 {"--no-untuned", &b->no_untuned},
+                 {"--no-eos", &b->no_eos},
+                 {"--keep", &b->keep}};
 
     b->router = "./router";
     b->outdir = "bench/results";
@@ -376,25 +398,16 @@ static int parse(bench_t *b, int argc, char **argv)
     b->lat_secs = 3;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t f = 0;
 
         what = a;
-
-        if (!strcmp(a, "--quick")) {
-            b->quick = 1;
+        while (f < sizeof(flags) / sizeof(flags[0]) && strcmp(a, flags[f].name))
+            f++;
+        if (f < sizeof(flags) / sizeof(flags[0])) {
+            *flags[f].on = 1;
             continue;
-        } else if (!strcmp(a, "--no-copy-c")) {
-            b->no_copy_c = 1;
-            continue;
-        } else if (!strcmp(a, "--no-untuned")) {
-            b->no_untuned = 1;
-            continue;
-        } else if (!strcmp(a, "--no-eos")) {
-            b->no_eos = 1;
-            continue;
-        } else if (!strcmp(a, "--keep")) {
-            b->keep = 1;
-            continue;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             exit(0);
         }
@@ -408,9 +421,8 @@ static int parse(bench_t *b, int argc, char **argv)
         else if (!strcmp(a, "--sizes"))
             ns = parse_list(v, sizes, 8);
         else if (!strcmp(a, "--msgs-per-partition") ||
-                 !strcmp(a, "--dest-partitions") ||
-                 !strcmp(a, "--brokers") || !strcmp(a, "--batch") ||
-                 !strcmp(a, "--latency-rate") ||
+                 !strcmp(a, "--dest-partitions") || !strcmp(a, "--brokers") ||
+                 !strcmp(a, "--batch") || !strcmp(a, "--latency-rate") ||
                  !strcmp(a, "--latency-secs") || !strcmp(a, "--repeat")) {
             double x;
 
@@ -444,9 +456,8 @@ static int parse(bench_t *b, int argc, char **argv)
             if (b->nrargs == 32)
                 goto bad; /* more than the harness passes on */
             b->rargs[b->nrargs++] = v;
-        }
-        else if (strcmp(a, "-X") ||
-                 bench_props_add_x(&b->cprops, &b->pprops, v))
+        } else if (strcmp(a, "-X") ||
+                   bench_props_add_x(&b->cprops, &b->pprops, v))
             goto bad;
         if (np < 0 || nr < 0 || ns < 0)
             goto bad;
@@ -471,18 +482,19 @@ static int parse(bench_t *b, int argc, char **argv)
             sizes[ns++] = 200;
         for (int s = 0; s < ns; s++)
             for (int p = 0; p < np; p++)
-                add_group(b, parts[p], sizes[s], rules, nr);
+                if (add_group(b, parts[p], sizes[s], rules, nr))
+                    return -1;
     } else if (b->quick) {
-        add_group(b, BENCH_BASE_PARTS, BENCH_BASE_SIZE, r100, 1);
+        if (add_group(b, BENCH_BASE_PARTS, BENCH_BASE_SIZE, r100, 1))
+            return -1;
     } else {
         /* The default sweep: partitions at 200 B and 100 rules; rules and
          * sizes at 16 partitions. The base configuration (16 partitions,
          * 100 rules, 200 B) is the --quick one. */
-        add_group(b, 1, 200, r100, 1);
-        add_group(b, 4, 200, r100, 1);
-        add_group(b, 16, 200, rsweep, 3);
-        add_group(b, 16, 100, r100, 1);
-        add_group(b, 16, 1024, r100, 1);
+        if (add_group(b, 1, 200, r100, 1) || add_group(b, 4, 200, r100, 1) ||
+            add_group(b, 16, 200, rsweep, 3) ||
+            add_group(b, 16, 100, r100, 1) || add_group(b, 16, 1024, r100, 1))
+            return -1;
     }
     for (size_t g = 0; g < b->ngroups; g++)
         for (int r = 0; r < b->groups[g].nrules; r++)
@@ -610,9 +622,13 @@ int main(int argc, char **argv)
     }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    if (sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGTERM, &sa, NULL) != 0 ||
+        signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        perror("router-bench: signals");
+        rm_work(b.work);
+        return 1;
+    }
     strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", gmtime(&now));
     bench_say("scratch directory %s; %zu backlog(s)", b.work, b.ngroups);
     for (size_t g = 0; g < b.ngroups && !bench_stop; g++)

@@ -48,6 +48,20 @@ static double fanout(const bench_result_t *r)
     return r->fanout > 0 ? r->fanout : NAN;
 }
 
+/* A latency figure, NaN when not measured (< 0). */
+static double lat(double ms)
+{
+    return ms >= 0 ? ms : NAN;
+}
+
+/* Close f; -1 when it or an earlier write failed. */
+static int close_checked(FILE *f)
+{
+    int bad = ferror(f);
+
+    return fclose(f) != 0 || bad ? -1 : 0;
+}
+
 /* The base router run: 16 partitions, 100 rules, 200 B when there is one,
  * else the first router run with 100 rules, else the first at all. */
 static const bench_result_t *base_run(const bench_result_t *res, size_t n)
@@ -235,15 +249,11 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                 r->msgs_s_max, r->mb_s, r->msgs_s / r->parts,
                 r->mb_s / r->parts, r->cpu_s, r->cpu_per_m, r->cpu_total_s,
                 r->rss_kb, r->mock_util, vs(res, n, r, "copy"),
-                vs(res, n, r, "copy-c"), r->p50, r->p99, r->pmax, r->rx, r->tx,
-                r->srx, r->stx, r->direct, r->routed_rw, r->readback,
-                r->fanout);
+                vs(res, n, r, "copy-c"), lat(r->p50), lat(r->p99), lat(r->pmax),
+                r->rx, r->tx, r->srx, r->stx, r->direct, r->routed_rw,
+                r->readback, fanout(r));
     }
-    if (ferror(f)) {
-        fclose(f);
-        return -1;
-    }
-    return fclose(f);
+    return close_checked(f);
 }
 
 /* ---- plots ------------------------------------------------------------ */
@@ -308,9 +318,7 @@ static int sweep_dat(const char *path, const bench_result_t *res, size_t n,
         fputc('\n', f);
         rows++;
     }
-    if (fclose(f) != 0)
-        return 0;
-    return rows;
+    return close_checked(f) == 0 ? rows : 0;
 }
 
 /* Router msgs/s by rule count on the group of base (>= 2 rule sets). */
@@ -332,7 +340,7 @@ static int rules_dat(const char *path, const bench_result_t *res, size_t n,
             fprintf(f, "%d %.1f %.1f %.1f\n", res[i].rules, res[i].msgs_s,
                     rate_of(res, n, base->group, "copy", 0, 0),
                     rate_of(res, n, base->group, "copy-c", 0, 0));
-    return fclose(f) == 0 ? rows : 0;
+    return close_checked(f) == 0 ? rows : 0;
 }
 
 static int fanout_dat(const char *path, const bench_result_t *base)
@@ -346,7 +354,7 @@ static int fanout_dat(const char *path, const bench_result_t *base)
             base->direct / 1e6);
     fprintf(f, "\"router: read + write + %d read back\" %.2f %.2f %.2f\n",
             BENCH_NTYPES, base->rx / 1e6, base->tx / 1e6, base->readback / 1e6);
-    return fclose(f) == 0 ? 1 : 0;
+    return close_checked(f) == 0 ? 1 : 0;
 }
 
 /* Run gnuplot on the script with the data files that exist. */
@@ -411,10 +419,17 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
     printf("; producer");
     for (size_t i = 0; i < c->pprops->n; i++)
         printf(" %s", c->pprops->v[i]);
-    printf("; router --batch %s. Live latency: %d events/s for %.0f s. "
-           "Each figure: the median of %d run(s), over the window from 10%% "
-           "to 90%% of the messages through.\n\n",
-           c->batch > 0 ? "(set)" : "(default)", c->lat_rate, c->lat_secs,
+    if (c->batch > 0)
+        printf("; router --batch %d", c->batch);
+    else
+        printf("; router --batch (default)");
+    if (c->lat_rate > 0 && c->lat_secs > 0)
+        printf(". Live latency: %d events/s for %.0f s", c->lat_rate,
+               c->lat_secs);
+    else
+        printf(". Live latency: off");
+    printf(". Each figure: the median of %d run(s), over the window from "
+           "10%% to 90%% of the messages through.\n\n",
            c->reps);
     print_table(res, n);
     print_targets(res, n, base);

@@ -98,6 +98,15 @@ static void arg_props(args_t *a, const bench_props_t *p, const char *prefix)
     }
 }
 
+/* "-b BOOTSTRAP -t topic": the cluster and the topic(s) of a client. */
+static void arg_bs_topic(args_t *a, const bench_t *b, const char *topic)
+{
+    arg(a, "-b");
+    arg(a, "%s", b->bs);
+    arg(a, "-t");
+    arg(a, "%s", topic);
+}
+
 /* The value of key in a "result k=v ..." line, or NaN. */
 static double kv(const char *line, const char *key)
 {
@@ -313,10 +322,7 @@ static void produce_args(args_t *a, bench_t *b, bench_group_t *g,
 {
     arg(a, "%s", b->self);
     arg(a, "produce");
-    arg(a, "-b");
-    arg(a, "%s", b->bs);
-    arg(a, "-t");
-    arg(a, "%s", topic);
+    arg_bs_topic(a, b, topic);
     arg(a, "-n");
     arg(a, "%ld", g->msgs);
     arg(a, "--size");
@@ -343,30 +349,43 @@ static bench_watch_t *dest_new(bench_t *b, bench_group_t *g, const char *kind,
     return w;
 }
 
-/* Run the one-process tool of argv a (a `router-bench` child) until w's
- * topic holds g's backlog, and fill r: the window, its peak RSS, socket
- * and statistics bytes. Its stderr goes to b->work/<what>.log. Returns 0,
- * or -1 (said). */
-static int run_child(bench_t *b, bench_group_t *g, args_t *a, bench_watch_t *w,
-                     const char *what, bench_result_t *r)
+/* Run a one-process tool (a `router-bench` child, its arguments made by
+ * build for the destination topic) into a fresh destination
+ * "bench.<kind>.<run>" until it holds g's backlog, and fill r: the window,
+ * its peak RSS, socket and statistics bytes. Its stderr goes to
+ * b->work/<kind>.log. Returns 0, or -1 (said). */
+static int run_child(bench_t *b, bench_group_t *g, const char *kind,
+                     void (*build)(args_t *, bench_t *, bench_group_t *,
+                                   const char *),
+                     bench_result_t *r)
 {
-    char line[1024], log[512];
+    char line[1024], log[512], topic[64];
+    bench_watch_t *w = dest_new(b, g, kind, topic, sizeof(topic));
+    args_t a = {{0}, 0, 0};
     bench_child_t c;
     landing_t l;
+    int rc = -1;
 
-    snprintf(log, sizeof(log), "%s/%s.log", b->work, what);
-    if (spawn(&c, a, 1, 1, -1, -1, log, what))
-        return -1;
+    if (!w)
+        goto out;
+    build(&a, b, g, topic);
+    snprintf(log, sizeof(log), "%s/%s.log", b->work, kind);
+    if (spawn(&c, &a, 1, 1, -1, -1, log, kind))
+        goto out;
     if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
         bench_child_wait(&c, 0);
-        return -1;
+        goto out;
     }
     if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
-        return -1;
+        goto out;
     window(r, &l);
     r->rss_kb = c.ru.ru_maxrss;
     kv_stats(line, r);
-    return 0;
+    rc = 0;
+out:
+    bench_watch_destroy(w);
+    args_free(&a);
+    return rc;
 }
 
 /* ---- phases ------------------------------------------------------------- */
@@ -414,30 +433,23 @@ int bench_run_consume(bench_t *b, const char *const *topics, size_t n,
     static const char *const keys[] = {"t_first", "t_last", "t10",   "t90",
                                        "n10",     "n90",    "cpu10", "cpu90"};
     enum { T_FIRST, T_LAST, T10, T90, N10, N90, CPU10, CPU90, NKEYS };
-    char line[1024], log[512];
+    char line[1024], log[512], list[4096] = "";
     double v[NKEYS];
     bench_child_t c;
     args_t a = {{0}, 0, 0};
+    size_t len = 0;
     int rc = -1;
 
+    for (size_t i = 0; i < n && len < sizeof(list); i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+                                i ? "," : "", topics[i]);
+    if (len >= sizeof(list)) {
+        bench_say("consume: too many topics");
+        goto out;
+    }
     arg(&a, "%s", b->self);
     arg(&a, "consume");
-    arg(&a, "-b");
-    arg(&a, "%s", b->bs);
-    arg(&a, "-t");
-    {
-        char list[4096] = "";
-        size_t len = 0;
-
-        for (size_t i = 0; i < n && len < sizeof(list); i++)
-            len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-                                    i ? "," : "", topics[i]);
-        if (len >= sizeof(list)) {
-            bench_say("consume: too many topics");
-            goto out;
-        }
-        arg(&a, "%s", list);
-    }
+    arg_bs_topic(&a, b, list);
     arg(&a, "-n");
     arg(&a, "%ld", expect);
     arg_props(&a, &b->cprops, "consumer.");
@@ -464,23 +476,18 @@ out:
     return rc;
 }
 
-int bench_run_produce(bench_t *b, bench_group_t *g, bench_result_t *r)
+/* The produce-only child's arguments: the backlog's events into topic. */
+static void produce_only_args(args_t *a, bench_t *b, bench_group_t *g,
+                              const char *topic)
 {
-    char topic[64];
-    bench_watch_t *w = dest_new(b, g, "produce", topic, sizeof(topic));
-    args_t a = {{0}, 0, 0};
-    int rc = -1;
-
-    if (!w)
-        goto out;
     /* The events are generated before the first produce: the window
      * starts later. */
-    produce_args(&a, b, g, topic, &b->pprops);
-    rc = run_child(b, g, &a, w, "produce", r);
-out:
-    bench_watch_destroy(w);
-    args_free(&a);
-    return rc;
+    produce_args(a, b, g, topic, &b->pprops);
+}
+
+int bench_run_produce(bench_t *b, bench_group_t *g, bench_result_t *r)
+{
+    return run_child(b, g, "produce", produce_only_args, r);
 }
 
 /* kcat -C ... | kcat -P ...: the plain copy of DESIGN section 9. */
@@ -498,10 +505,7 @@ int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r)
         goto out;
     arg(&ac, "%s", b->kcat);
     arg(&ac, "-C");
-    arg(&ac, "-b");
-    arg(&ac, "%s", b->bs);
-    arg(&ac, "-t");
-    arg(&ac, "%s", BENCH_SRC_TOPIC);
+    arg_bs_topic(&ac, b, BENCH_SRC_TOPIC);
     arg(&ac, "-o");
     arg(&ac, "beginning");
     arg(&ac, "-e");
@@ -511,10 +515,7 @@ int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r)
     arg_props(&ac, &b->cprops, "");
     arg(&ap, "%s", b->kcat);
     arg(&ap, "-P");
-    arg(&ap, "-b");
-    arg(&ap, "%s", b->bs);
-    arg(&ap, "-t");
-    arg(&ap, "%s", topic);
+    arg_bs_topic(&ap, b, topic);
     arg(&ap, "-K");
     arg(&ap, "\\t");
     arg_props(&ap, &b->pprops, "");
@@ -554,33 +555,25 @@ out:
     return rc;
 }
 
-/* The C copy loop: batch consume, produce a copy, same settings. */
+/* The C copy loop's arguments: batch consume the source, produce a copy
+ * into topic, same settings. */
+static void copy_c_args(args_t *a, bench_t *b, bench_group_t *g,
+                        const char *topic)
+{
+    arg(a, "%s", b->self);
+    arg(a, "copy");
+    arg_bs_topic(a, b, BENCH_SRC_TOPIC);
+    arg(a, "-d");
+    arg(a, "%s", topic);
+    arg(a, "-n");
+    arg(a, "%ld", g->msgs);
+    arg_props(a, &b->cprops, "consumer.");
+    arg_props(a, &b->pprops, "producer.");
+}
+
 int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
-    char topic[64];
-    bench_watch_t *w = dest_new(b, g, "copyc", topic, sizeof(topic));
-    args_t a = {{0}, 0, 0};
-    int rc = -1;
-
-    if (!w)
-        goto out;
-    arg(&a, "%s", b->self);
-    arg(&a, "copy");
-    arg(&a, "-b");
-    arg(&a, "%s", b->bs);
-    arg(&a, "-t");
-    arg(&a, "%s", BENCH_SRC_TOPIC);
-    arg(&a, "-d");
-    arg(&a, "%s", topic);
-    arg(&a, "-n");
-    arg(&a, "%ld", g->msgs);
-    arg_props(&a, &b->cprops, "consumer.");
-    arg_props(&a, &b->pprops, "producer.");
-    rc = run_child(b, g, &a, w, "copy-c", r);
-out:
-    bench_watch_destroy(w);
-    args_free(&a);
-    return rc;
+    return run_child(b, g, "copyc", copy_c_args, r);
 }
 
 /* Lines of the file at path that contain needle (0 when unreadable). */
@@ -730,8 +723,8 @@ int bench_run_router(bench_t *b, bench_group_t *g, bench_result_t *r,
         r->rss_kb = c.ru.ru_maxrss;
     if ((mode & RUN_EXACTLY_ONCE) &&
         (i = log_count(log, "transaction aborted")) > 0)
-        bench_say("warning: %d transaction(s) aborted and replayed; log: %s",
-                  i, log);
+        bench_say("warning: %d transaction(s) aborted and replayed; log: %s", i,
+                  log);
     rc = 0;
 out:
     if (c.pid > 0) {

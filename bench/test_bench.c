@@ -58,7 +58,8 @@ static void events_have_exact_size_and_fields(void **state)
             assert_int_equal(kl, strlen(key));
             assert_string_equal(json_string_value(json_object_get(o, "uid")),
                                 key);
-            assert_non_null(json_object_get(o, "country"));
+            assert_non_null(json_string_value(json_object_get(o, "country")));
+            assert_non_null(json_string_value(json_object_get(o, "song")));
             json_decref(o);
         }
         free(val);
@@ -269,16 +270,38 @@ static bench_result_t result(const char *tool, int rules, double msgs_s,
     return r;
 }
 
+/* The consume, produce and copy results every report test starts with
+ * (res[0..2]); returns their count. */
+static size_t baselines(bench_result_t *res)
+{
+    res[0] = result("consume", 0, 2000000, 0.5);
+    res[1] = result("produce", 0, 1000000, 1.5);
+    res[2] = result("copy", 0, 800000, 1.7);
+    return 3;
+}
+
+/* Read the file at path into buf (NUL terminated). */
+static void slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t len;
+
+    assert_non_null(f);
+    len = fread(buf, 1, size - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+}
+
 /* Run bench_report() on res into a temporary directory; its stdout into
- * out (NUL terminated). Returns its status. */
-static int report(bench_result_t *res, size_t n, char *out, size_t size)
+ * out and, when csv is not NULL, the CSV into csv (NUL terminated).
+ * Returns its status. */
+static int report_csv(bench_result_t *res, size_t n, char *out, size_t size,
+                      char *csv, size_t csv_size)
 {
     static const bench_props_t none = {{0}, 0};
     char dir[] = "/tmp/test_bench_report.XXXXXX", path[256];
     bench_report_conf_t c;
     int fd, saved, rc;
-    FILE *f;
-    size_t len;
 
     assert_non_null(mkdtemp(dir));
     memset(&c, 0, sizeof(c));
@@ -301,16 +324,59 @@ static int report(bench_result_t *res, size_t n, char *out, size_t size)
     assert_true(dup2(saved, STDOUT_FILENO) >= 0);
     close(saved);
     close(fd);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    len = fread(out, 1, size - 1, f);
-    out[len] = '\0';
-    fclose(f);
+    slurp(path, out, size);
     unlink(path);
     snprintf(path, sizeof(path), "%s/t.csv", dir);
+    if (csv)
+        slurp(path, csv, csv_size);
     assert_int_equal(unlink(path), 0); /* the CSV was written */
     assert_int_equal(rmdir(dir), 0);   /* and nothing else */
     return rc;
+}
+
+static int report(bench_result_t *res, size_t n, char *out, size_t size)
+{
+    return report_csv(res, n, out, size, NULL, 0);
+}
+
+/* The field column of the CSV row of tool into buf, or fail. */
+static const char *csv_field(const char *csv, const char *tool,
+                             const char *column, char *buf, size_t size)
+{
+    const char *row = csv, *p;
+    int col = 0, tcol = -1, want = -1;
+    size_t n;
+
+    /* The header: which columns are "tool" and column. */
+    for (p = csv; *p && *p != '\n'; p += n + (p[n] == ',')) {
+        n = strcspn(p, ",\n");
+        if (n == strlen(column) && !strncmp(p, column, n))
+            want = col;
+        if (n == 4 && !strncmp(p, "tool", 4))
+            tcol = col;
+        col++;
+    }
+    if (want < 0 || tcol < 0)
+        fail_msg("no column %s in the CSV", column);
+    for (row = strchr(csv, '\n'); row && row[1]; row = strchr(row, '\n')) {
+        const char *f[64];
+        int nf = 0;
+
+        row++;
+        for (p = row; nf < 64; p += n + 1) {
+            n = strcspn(p, ",\n");
+            f[nf++] = p;
+            if (p[n] != ',')
+                break;
+        }
+        if (tcol < nf && !strncmp(f[tcol], tool, strlen(tool)) &&
+            f[tcol][strlen(tool)] == ',' && want < nf) {
+            snprintf(buf, size, "%.*s", (int)strcspn(f[want], ",\n"), f[want]);
+            return buf;
+        }
+    }
+    fail_msg("no CSV row for %s", tool);
+    return NULL;
 }
 
 /* The first line of out that starts with prefix (without its newline),
@@ -334,17 +400,22 @@ static const char *line_of(const char *out, const char *prefix, char *buf,
 static void report_checks_each_measured_target(void **state)
 {
     bench_result_t res[6];
-    char out[16384], l[512];
+    char out[16384], csv[8192], l[512];
 
     (void)state;
-    res[0] = result("consume", 0, 2000000, 0.5);
-    res[1] = result("produce", 0, 1000000, 1.5);
-    res[2] = result("copy", 0, 800000, 1.7);
+    baselines(res);
     res[3] = result("copy-c", 0, 500000, 1.2);
     res[4] = result("router", 100, 400000, 2.4);
     res[4].fanout = 3.3;
+    res[4].p50 = 4.5;
     res[5] = result("router-eos", 100, 300000, 3.0);
-    assert_int_equal(report(res, 6, out, sizeof(out)), 0);
+    assert_int_equal(report_csv(res, 6, out, sizeof(out), csv, sizeof(csv)), 0);
+    assert_string_equal(
+        csv_field(csv, "router", "fanout_io_ratio", l, sizeof(l)), "3.300");
+    assert_string_equal(csv_field(csv, "router", "ratio_vs_copy", l, sizeof(l)),
+                        "0.500");
+    assert_string_equal(csv_field(csv, "router", "lat_p50_ms", l, sizeof(l)),
+                        "4.50");
     assert_null(strstr(out, "nan"));
     assert_null(strstr(out, "not measured"));
     assert_string_equal(line_of(out, "| msg/s vs plain copy", l, sizeof(l)),
@@ -380,9 +451,7 @@ static void report_eos_ratio_of_the_base_rule_set(void **state)
     char out[16384], l[512];
 
     (void)state;
-    res[0] = result("consume", 0, 2000000, 0.5);
-    res[1] = result("produce", 0, 1000000, 1.5);
-    res[2] = result("copy", 0, 800000, 1.7);
+    baselines(res);
     res[3] = result("router-eos", 10, 100000, 9.0); /* other rules */
     res[4] = result("router", 100, 400000, 2.4);
     res[4].fanout = 3.3;
@@ -419,17 +488,32 @@ static void report_eos_ratio_of_the_base_rule_set(void **state)
 static void report_never_shows_a_missing_figure_as_a_number(void **state)
 {
     bench_result_t res[4];
-    char out[16384], l[512];
+    char out[16384], csv[8192], l[512];
+    static const char *const unmeasured[] = {
+        "cpu_s_per_million", "lat_p50_ms",      "lat_p99_ms",
+        "lat_max_ms",        "fanout_io_ratio", "ratio_vs_copy_c"};
 
     (void)state;
-    res[0] = result("consume", 0, 2000000, 0.5);
-    res[1] = result("produce", 0, 1000000, NAN);
+    baselines(res);
+    res[1].cpu_per_m = NAN;
     res[1].ok = 0; /* failed */
-    res[2] = result("copy", 0, 800000, 1.7);
     res[3] = result("router", 100, 400000, NAN);
-    assert_int_equal(report(res, 4, out, sizeof(out)), -1);
-    assert_null(strstr(line_of(out, "| P | rules", l, sizeof(l)), "nan"));
-    assert_null(strstr(strstr(out, "| 16 | 100 |"), "nan |"));
+    assert_int_equal(report_csv(res, 4, out, sizeof(out), csv, sizeof(csv)),
+                     -1);
+    /* No row of the tables (lines that start with "|") shows nan. */
+    for (const char *p = out; *p;) {
+        size_t len = strcspn(p, "\n");
+
+        if (*p == '|' && memmem(p, len, "nan", 3))
+            fail_msg("nan in a table row: %.*s", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+    assert_non_null(strstr(out, "| 16 | 100 | 200 | 254400 | router | 400000"));
+    assert_non_null(strstr(out, "| produce | failed |"));
+    /* Nor does the CSV show a figure not measured as a number. */
+    for (size_t i = 0; i < sizeof(unmeasured) / sizeof(unmeasured[0]); i++)
+        assert_string_equal(
+            csv_field(csv, "router", unmeasured[i], l, sizeof(l)), "nan");
     assert_string_equal(line_of(out, "| msg/s vs plain copy", l, sizeof(l)),
                         "| msg/s vs plain copy (kcat pipe) | 0.50x | >= 1.5x "
                         "| MISSED |");
