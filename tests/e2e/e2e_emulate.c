@@ -15,10 +15,11 @@
 
 /* Defects verify must catch; the index is the message they hit. */
 enum defect { D_NONE, D_DROP, D_DUP, D_KEY, D_VALUE, D_PARTITION, D_ORDER,
-              D_HEADER, D_DLQ_OFFSET, D_EXTRA };
+              D_HEADER, D_DLQ_OFFSET, D_EXTRA, D_STRAY_HEADER,
+              D_DUP_MISPLACED };
 static const char *const defect_names[] = {
     "none", "drop", "dup", "key", "value", "partition", "order", "header",
-    "dlq_offset", "extra"
+    "dlq_offset", "extra", "stray_header", "dup_misplaced"
 };
 
 typedef struct emu {
@@ -52,6 +53,11 @@ static int produce_out(emu_t *em, const rd_kafka_message_t *src,
         }
         rd_kafka_header_add(h, m->hdrs[i].name, -1, m->hdrs[i].value,
                             (ssize_t)m->hdrs[i].len);
+    }
+    if (em->defect == D_STRAY_HEADER && !em->hit && !o->reason &&
+        m->n >= em->victim) {
+        rd_kafka_header_add(h, "router.stray", -1, "1", -1);
+        em->hit = 1; /* a header the source message does not have */
     }
     if (o->reason) {
         int64_t off = src->offset;
@@ -144,7 +150,7 @@ static int route(emu_t *em, rd_kafka_message_t *src)
     size_t len, i;
     char buf[32];
     uint64_t n;
-    int reps = 1, r;
+    int reps = 1, r, misplace_copy = 0;
 
     if (rd_kafka_message_headers(src, &h) ||
         rd_kafka_header_get_last(h, E2E_HDR_N, &v, &len) ||
@@ -160,6 +166,12 @@ static int route(emu_t *em, rd_kafka_message_t *src)
         case D_DROP:
             em->hit = 1;
             return 0;
+        case D_DUP_MISPLACED: /* the copy's keyed outputs elsewhere */
+            for (i = 0; i < em->m->nouts; i++)
+                misplace_copy |= em->m->outs[i].place == E2E_PLACE_HASH;
+            if (!misplace_copy)
+                break;
+            /* fall through */
         case D_DUP:
             reps = 2;
             em->hit = 1;
@@ -186,8 +198,10 @@ static int route(emu_t *em, rd_kafka_message_t *src)
     while (reps--)
         for (i = 0; i < em->m->nouts; i++) {
             const e2e_out_t *o = &em->m->outs[i];
-            int wrong = em->defect == D_PARTITION && !em->hit &&
-                        o->place == E2E_PLACE_HASH && n >= em->victim;
+            int wrong = o->place == E2E_PLACE_HASH &&
+                        ((em->defect == D_PARTITION && !em->hit &&
+                          n >= em->victim) ||
+                         (misplace_copy && reps == 0));
             em->hit |= wrong;
             r = produce_out(em, src, o, wrong);
             if (r)
@@ -350,6 +364,6 @@ usage:
     fprintf(stderr, "usage: e2e_tool emulate [--once] -b BROKERS -G GROUP"
             " [--count N]"
             " [--seed S] [--defect none|drop|dup|key|value|partition|order|"
-            "header|dlq_offset|extra]\n");
+            "header|dlq_offset|extra|stray_header|dup_misplaced]\n");
     return 2;
 }

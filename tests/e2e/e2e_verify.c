@@ -207,7 +207,7 @@ static int check_headers(vstate_t *vs, const e2e_msg_t *m,
                          char *why, size_t whysize)
 {
     int used[64] = {0};
-    size_t i, cnt = h ? rd_kafka_header_cnt(h) : 0, j;
+    size_t i, cnt = h ? rd_kafka_header_cnt(h) : 0, j, want;
     const void *v;
     size_t len;
     char num[32];
@@ -229,6 +229,14 @@ static int check_headers(vstate_t *vs, const e2e_msg_t *m,
             return -1;
         }
         used[j] = 1;
+    }
+    /* Nothing more than the source headers, plus on a dead letter the
+     * router.* ones: 7, and router.route when a route failed (each is
+     * checked to be there once below). */
+    want = m->nhdrs + (o->reason ? 7 + (o->route != NULL) : 0);
+    if (cnt != want) {
+        snprintf(why, whysize, "%zu headers, want %zu", cnt, want);
+        return -1;
     }
     if (!o->reason) {
         if (header_one(h, "router.reason", &v, &len) != -1) {
@@ -405,20 +413,7 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
                show(m->value, m->value_len, b2, sizeof(b2)), m->value_len);
         return;
     }
-    if (++vs->seen[e] > 1) {
-        vs->dups++;
-        if (!vs->allow_dups)
-            report(vs, R_DUP, "%s [%d] @%" PRId64 ": n=%" PRId64 " copy %u",
-                   tname, (int)rkm->partition, rkm->offset, n, vs->seen[e]);
-        return; /* checked on first appearance */
-    }
-    if (rd_kafka_message_headers(rkm, &h))
-        h = NULL;
-    if (check_headers(vs, m, o, h, why, sizeof(why))) {
-        vs->bad_headers++;
-        report(vs, R_HEADERS, "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s): %s",
-               tname, (int)rkm->partition, rkm->offset, n, m->kind, why);
-    }
+    /* Every copy, not just the first, where its key puts it. */
     want = o->place == E2E_PLACE_HASH
                ? e2e_key_partition(key, key_len, vt->parts)
                : o->place == E2E_PLACE_SOURCE ? m->partition % vt->parts
@@ -429,6 +424,20 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
                "partition %d, want %d of %d", tname, n, m->kind,
                show(key, key_len, b1, sizeof(b1)), (int)rkm->partition,
                (int)want, vt->parts);
+    }
+    if (++vs->seen[e] > 1) {
+        vs->dups++;
+        if (!vs->allow_dups)
+            report(vs, R_DUP, "%s [%d] @%" PRId64 ": n=%" PRId64 " copy %u",
+                   tname, (int)rkm->partition, rkm->offset, n, vs->seen[e]);
+        return; /* headers and order: checked on first appearance */
+    }
+    if (rd_kafka_message_headers(rkm, &h))
+        h = NULL;
+    if (check_headers(vs, m, o, h, why, sizeof(why))) {
+        vs->bad_headers++;
+        report(vs, R_HEADERS, "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s): %s",
+               tname, (int)rkm->partition, rkm->offset, n, m->kind, why);
     }
     /* Order within (topic, partition, key, source partition). A copy of
      * a null-key message may land in another partition than the first:

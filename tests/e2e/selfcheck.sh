@@ -55,4 +55,6 @@ defect order out_of_order
 defect header bad_headers
 defect dlq_offset bad_headers
 defect extra unexpected
+defect stray_header bad_headers
+defect dup_misplaced misplaced --allow-dups
 finish
