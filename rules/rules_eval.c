@@ -14,7 +14,6 @@ rules_scratch_t *rules_scratch_create(void)
 
     if (sc == NULL)
         return NULL;
-    sc->gen = 0;
     sc->js = jsonscan_create(0);
     sc->md = pcre2_match_data_create(1, NULL);
     sc->mc = pcre2_match_context_create(NULL);
@@ -80,7 +79,8 @@ static int grow(void *arr, size_t *cap, size_t n, size_t size)
 /* Make room for everything rs can need; allocates only when sc grows. */
 static int scratch_fit(rules_scratch_t *sc, const rules_set_t *rs)
 {
-    size_t dcap = sc->dests_cap;
+    /* dests and dtmp share dests_cap: it moves once both have grown. */
+    size_t dcap = sc->dests_cap, tcap = sc->dests_cap;
 
     if (grow(&sc->pc, &sc->pc_cap, rs->nptrs, sizeof(*sc->pc)) != 0 ||
         grow(&sc->hc, &sc->hc_cap, rs->nheaders, sizeof(*sc->hc)) != 0 ||
@@ -88,13 +88,12 @@ static int scratch_fit(rules_scratch_t *sc, const rules_set_t *rs)
              sizeof(*sc->tseen)) != 0 ||
         grow(&sc->matched, &sc->matched_cap, rs->nroutes,
              sizeof(*sc->matched)) != 0 ||
-        grow(&sc->cur, &sc->cur_cap, rs->nislots + 1, sizeof(*sc->cur)) ||
-        grow(&sc->ones, &sc->ones_cap, rs->nislots + 1, sizeof(*sc->ones)))
-        return -1;
-    if (grow(&sc->dests, &dcap, rs->max_dests, sizeof(*sc->dests)) != 0)
-        return -1;
-    dcap = sc->dests_cap;
-    if (grow(&sc->dtmp, &dcap, rs->max_dests, sizeof(*sc->dtmp)) != 0)
+        grow(&sc->cur, &sc->cur_cap, rs->nislots + 1,
+             sizeof(*sc->cur)) != 0 ||
+        grow(&sc->ones, &sc->ones_cap, rs->nislots + 1,
+             sizeof(*sc->ones)) != 0 ||
+        grow(&sc->dests, &dcap, rs->max_dests, sizeof(*sc->dests)) != 0 ||
+        grow(&sc->dtmp, &tcap, rs->max_dests, sizeof(*sc->dtmp)) != 0)
         return -1;
     sc->dests_cap = dcap;
     /* A new stamp for the caches; on wrap-around forget every stamp. */

@@ -145,11 +145,10 @@ typedef struct rules_tmpl {
                            * UINT32_MAX when the template has variables */
     uint8_t is_topic;     /* the result must be a valid topic name */
     uint32_t nparts;
-    size_t len;           /* length of text */
+    size_t len;           /* length of the template as written */
     const char *name;     /* literal topic: rs->topics[topic] */
     rules_tpart_t *parts; /* owned array of nparts */
     char *path;           /* "routes[2].to[1]", "routes[2].key" */
-    char *text;           /* the whole template as written */
 } rules_tmpl_t;
 
 typedef struct rules_route { /* the fields used per message first */

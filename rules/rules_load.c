@@ -596,7 +596,7 @@ rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
         rules_fail(&cx, "out of memory");
         goto err;
     }
-    rs->max_dests++; /* room for a sentinel; never zero */
+    rs->max_dests++; /* never zero: the scratch's dests always exist */
     goto out;
 err:
     rules_destroy(rs);

@@ -42,13 +42,10 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
         }
     }
     if (rs->ntops <= RULES_TOP_LINEAR) {
-        for (i = 0; i < rs->ntops; i++) {
-            t = &rs->tops[i];
-            if (k->escaped ? jsonscan_str_eq(sc->js, k, t->name, t->len)
-                           : k->len == t->len &&
-                                 memcmp(in, t->name, t->len) == 0)
+        for (i = 0; i < rs->ntops; i++)
+            if (jsonscan_str_eq(sc->js, k, rs->tops[i].name,
+                                rs->tops[i].len))
                 return (long)i;
-        }
         return -1;
     }
     if (rules_str(sc, k, &p, &n) != 0)
@@ -298,11 +295,7 @@ static int lit_eq(rules_scratch_t *sc, uint32_t slot,
     if (t->type != l->type)
         return 0;
     switch (l->type) {
-    case JSONSCAN_STRING:
-        if (!t->escaped)
-            return t->len == l->len &&
-                   memcmp(jsonscan_input(sc->js) + t->start, l->str,
-                          l->len) == 0;
+    case JSONSCAN_STRING: /* a plain memcmp when t has no escapes */
         return jsonscan_str_eq(sc->js, t, l->str, l->len);
     case JSONSCAN_NUMBER:
         return rules_field_num(sc, slot, &d) == 0 && d == l->num;

@@ -87,13 +87,12 @@ int rules_tmpl_compile(rules_ctx_t *cx, const char *s, size_t n,
     t->topic = UINT32_MAX;
     t->is_topic = (uint8_t)is_topic;
     t->path = strdup(cx->path);
-    t->text = dup_bytes(s, n);
     t->len = n;
     for (i = 0; i + 1 < n; i++)
         if (s[i] == '$' && s[i + 1] == '{')
             cap += 2;
     t->parts = calloc(cap, sizeof(*t->parts));
-    if (t->path == NULL || t->text == NULL || t->parts == NULL)
+    if (t->path == NULL || t->parts == NULL)
         return rules_fail(cx, "out of memory");
     for (i = lit = 0; i <= n; i++) {
         const char *end;
@@ -161,7 +160,6 @@ void rules_tmpl_free(rules_tmpl_t *t)
         free(t->parts[i].text);
     free(t->parts);
     free(t->path);
-    free(t->text);
     memset(t, 0, sizeof(*t));
 }
 

@@ -998,13 +998,24 @@ static void test_long_template_is_a_bad_destination(void **state)
     assert_non_null(r);
     assert_int_equal(r->ndests, 0);
     assert_int_equal(r->dead_letter, 1);
+    assert_string_equal(r->reason, "bad_destination");
+    assert_int_equal(r->route, 0);
     assert_non_null(strstr(r->detail, "is not a valid topic name"));
+    /* one character too many: 250 */
+    snprintf(value, sizeof(value), "{\"a\":\"%0248d\"}", 0);
+    v = view(&m);
+    r = rules_eval(rs, &v, sc);
+    assert_non_null(r);
+    assert_int_equal(r->ndests, 0);
+    assert_int_equal(r->dead_letter, 1);
+    assert_string_equal(r->reason, "bad_destination");
     /* 247 characters is fine */
     snprintf(value, sizeof(value), "{\"a\":\"%0247d\"}", 0);
     v = view(&m);
     r = rules_eval(rs, &v, sc);
     assert_non_null(r);
     assert_int_equal(r->ndests, 1);
+    assert_int_equal(r->dead_letter, 0);
     assert_int_equal(strlen(r->dests[0].topic), 249);
     rules_scratch_destroy(sc);
     rules_destroy(rs);
@@ -1427,6 +1438,42 @@ static void test_one_scratch_serves_several_rule_sets(void **state)
     rules_destroy(b);
 }
 
+/* The scratch stamps its caches with a per-message counter: when the
+ * counter wraps around, what an old message cached must be forgotten. */
+static void test_scratch_stamp_wrap_forgets_cached_fields(void **state)
+{
+    rules_set_t *rs = load_or_fail(
+        HEAD DL "\"routes\":["
+                "{\"name\":\"t\",\"if\":{\"all\":[]},\"to\":\"t.${/type}\"},"
+                "{\"name\":\"v\",\"if\":{\"header\":\"tier\",\"eq\":"
+                "\"vip\"},\"to\":\"vip\"}]}",
+        0);
+    rules_scratch_t *sc = rules_scratch_create();
+    tmsg_t a = {.value = "{\"type\":\"play\"}", .hdrs = {"tier", "vip"}};
+    tmsg_t b = {.value = "{\"type\":\"skip\"}"};
+    rules_msg_t v;
+    const rules_result_t *r;
+    char buf[256];
+
+    (void)state;
+    assert_non_null(sc);
+    sc->gen = 0; /* message a gets stamp 1 */
+    v = view(&a);
+    r = rules_eval(rs, &v, sc);
+    assert_non_null(r);
+    assert_string_equal(res_str(r, buf, sizeof(buf)),
+                        "d=t.play,vip dl=- m=0,1 u=0");
+    sc->gen = UINT32_MAX; /* message b wraps around to stamp 1 again */
+    v = view(&b);
+    r = rules_eval(rs, &v, sc);
+    assert_non_null(r);
+    assert_int_equal(sc->gen, 1);
+    assert_string_equal(res_str(r, buf, sizeof(buf)),
+                        "d=t.skip dl=- m=0 u=0");
+    rules_scratch_destroy(sc);
+    rules_destroy(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1449,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_ten_thousand_routes_load_and_route),
         cmocka_unit_test(test_one_pass_pointers_agree_with_jsonscan_get),
         cmocka_unit_test(test_one_scratch_serves_several_rule_sets),
+        cmocka_unit_test(test_scratch_stamp_wrap_forgets_cached_fields),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

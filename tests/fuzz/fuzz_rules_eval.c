@@ -80,7 +80,7 @@ static int fuzz_header(void *opaque, const char *name, const void **val,
 
 static void same(const rules_result_t *a, const rules_result_t *b)
 {
-    size_t i;
+    size_t i, k;
 
     if (a->ndests != b->ndests || a->nmatched != b->nmatched ||
         a->dead_letter != b->dead_letter || a->route != b->route ||
@@ -100,7 +100,12 @@ static void same(const rules_result_t *a, const rules_result_t *b)
             abort();
         if (!rules_topic_valid(x->topic, strlen(x->topic)))
             abort();
+        for (k = 0; k < i; k++) /* each topic gets the message once */
+            if (strcmp(a->dests[k].topic, x->topic) == 0)
+                abort();
     }
+    if (a->dead_letter && a->reason == NULL)
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -69,10 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (r->detail == NULL || (r->dead_letter && r->reason == NULL))
             abort();
-        for (k = 0; k < r->ndests; k++)
-            if (!rules_topic_valid(r->dests[k].topic,
-                                   strlen(r->dests[k].topic)))
+        for (k = 0; k < r->ndests; k++) {
+            const char *t = r->dests[k].topic;
+            size_t j;
+
+            if (!rules_topic_valid(t, strlen(t)))
                 abort();
+            for (j = 0; j < k; j++) /* each topic gets the message once */
+                if (strcmp(r->dests[j].topic, t) == 0)
+                    abort();
+        }
     }
     rules_scratch_destroy(sc);
     rules_destroy(rs);
