@@ -109,7 +109,7 @@ static const options_def_t router_options[] = {
     {"demo-partitions", 0, OPT_INT, "N", "4", 1, 64, OFF(demo_partitions),
      "--demo: partitions of every demo topic"},
     {"verbose", 'v', OPT_COUNT, NULL, NULL, 0, 0, OFF(verbose),
-     "more logging (-v -v: debug)"},
+     "debug logging (info is the default)"},
     {"version", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(version),
      "print the version and exit"},
     {"help", 'h', OPT_FLAG, NULL, NULL, 0, 0, OFF(help),
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
         exit_code = 0;
         goto out;
     }
-    log_set_level(rc.verbose >= 2 ? LOG_DEBUG : LOG_INFO);
+    log_set_level(rc.verbose ? LOG_DEBUG : LOG_INFO);
     if (rc.demo) {
         if (!rc.rules)
             rc.rules = DEMO_RULES;

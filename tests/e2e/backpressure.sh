@@ -12,7 +12,7 @@ esac
 
 start_mock
 produce_dataset
-start_router -X producer.queue.buffering.max.messages=1000 -v -v
+start_router -X producer.queue.buffering.max.messages=1000 -v
 wait_outputs "$EXPECTED" 150 ||
     check_failed "outputs never reached $EXPECTED messages"
 rss_kb=$(peak_rss_kb "$ROUTER_PID")
