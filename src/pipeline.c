@@ -246,12 +246,12 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     size_t vlen = sizeof(val);
     char gid[512];
 
-    if (!p) {
+    if (!p || pthread_mutex_init(&p->lock, NULL)) {
+        free(p);
         rules_destroy(rs);
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    pthread_mutex_init(&p->lock, NULL);
     p->conf = *conf;
     if (p->conf.batch_size <= 0 || p->conf.batch_size > MAX_BATCH)
         p->conf.batch_size = 1000;
@@ -313,7 +313,13 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     if (!p->rkc)
         goto err;
     cc = NULL; /* owned by rkc */
-    rd_kafka_poll_set_consumer(p->rkc);
+    /* Its callbacks (rebalance, stats, errors) are served by the routing
+     * thread's consume calls. */
+    if (rd_kafka_poll_set_consumer(p->rkc)) {
+        snprintf(errstr, errstr_size, "cannot redirect the consumer's "
+                 "events to its queue");
+        goto err;
+    }
     p->rkqu = rd_kafka_queue_get_consumer(p->rkc);
     if (!p->rkqu) {
         snprintf(errstr, errstr_size, "no consumer queue");

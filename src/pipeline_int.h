@@ -144,6 +144,8 @@ typedef struct pl_topic {
     char *name;                 /* owned */
     rd_kafka_topic_t *rkt;      /* owned */
     int partitions;             /* 0 until looked up */
+    int64_t partitions_retry_at; /* ms: a failed look-up is not tried
+                                  * again before then */
     uint64_t produced;          /* acknowledged produces */
     uint64_t produced_pub;      /* of which published to the metrics */
     struct pl_topic *next;
@@ -291,6 +293,12 @@ void pl_txn_destroy(pipeline_t *p);
 
 /* pipeline_stats.c: counters, metrics, lag */
 void pl_count(pl_count_t *c, size_t *n, const char *name);
+/* Add what counter n gained since *pub to the sample of family name
+ * (label: its one label value, or NULL); *pub follows only when the
+ * registry took it, so a refused delta is offered again. The caller holds
+ * the metrics lock. */
+void pl_publish_delta(metrics_t *m, const char *name, const char *label,
+                      uint64_t n, uint64_t *pub);
 void pl_fold_hits(pipeline_t *p, pl_rules_t *pr);
 /* Declare the router_* families the pipeline feeds. Returns 0 or -1. */
 int pl_declare_metrics(metrics_t *m);

@@ -78,15 +78,16 @@ void pl_parts_reap(pipeline_t *p)
 
             if (pt->revoked && tracker_inflight(pt->tr) == 0 &&
                 !pt->stuck_head) {
-                if (p->conf.metrics && pt->consumed > pt->consumed_pub) {
-                    metrics_lock(p->conf.metrics);
-                    metrics_add(p->conf.metrics,
-                                "router_messages_consumed_total", pt->topic,
-                                NULL, (double)(pt->consumed - pt->consumed_pub));
-                    metrics_unlock(p->conf.metrics);
-                }
                 pl_part_t *live;
 
+                if (p->conf.metrics && pt->consumed > pt->consumed_pub) {
+                    metrics_lock(p->conf.metrics);
+                    pl_publish_delta(p->conf.metrics,
+                                     "router_messages_consumed_total",
+                                     pt->topic, pt->consumed,
+                                     &pt->consumed_pub);
+                    metrics_unlock(p->conf.metrics);
+                }
                 *pp = pt->next;
                 if (p->last_part == pt)
                     p->last_part = NULL;

@@ -12,6 +12,8 @@
 #include "log.h"
 
 #define SLAB_CTX 1024
+#define METADATA_TIMEOUT_MS 5000
+#define METADATA_RETRY_MS 1000 /* after a failed partition count look-up */
 
 /* ---- message contexts ------------------------------------------------ */
 
@@ -154,7 +156,10 @@ void pl_topics_destroy(pipeline_t *p)
     }
 }
 
-/* The partition count of t (cached), or -1 when metadata can't be had. */
+/* The partition count of t (cached), or -1 when metadata can't be had.
+ * A request that got no answer (up to METADATA_TIMEOUT_MS, blocking the
+ * routing thread) is not repeated for METADATA_RETRY_MS: not for every
+ * message while the brokers are away. */
 static int topic_partitions(pipeline_t *p, pl_topic_t *t)
 {
     const struct rd_kafka_metadata *md;
@@ -162,9 +167,12 @@ static int topic_partitions(pipeline_t *p, pl_topic_t *t)
 
     if (t->partitions > 0)
         return t->partitions;
-    err = rd_kafka_metadata(p->rkp, 0, t->rkt, &md, 5000);
+    if (pl_now_ms() < t->partitions_retry_at)
+        return -1;
+    err = rd_kafka_metadata(p->rkp, 0, t->rkt, &md, METADATA_TIMEOUT_MS);
     if (err) {
         log_warn("metadata for %s: %s", t->name, rd_kafka_err2str(err));
+        t->partitions_retry_at = pl_now_ms() + METADATA_RETRY_MS;
         return -1;
     }
     if (md->topic_cnt == 1 && !md->topics[0].err)
@@ -229,18 +237,24 @@ void pl_dlreq_free(pl_dlreq_t *dl)
     free(dl);
 }
 
-/* Park dl on its partition's retry list (oldest first, so retries keep
- * the order) and stop the partition. */
+/* Append dl to the list head/tail (oldest first, so sends keep the
+ * order). */
+static void dl_append(pl_dlreq_t **head, pl_dlreq_t **tail, pl_dlreq_t *dl)
+{
+    dl->next = NULL;
+    if (*tail)
+        (*tail)->next = dl;
+    else
+        *head = dl;
+    *tail = dl;
+}
+
+/* Park dl on its partition's retry list and stop the partition. */
 static void stuck_push(pipeline_t *p, pl_dlreq_t *dl)
 {
     pl_part_t *part = dl->d.ctx->part;
 
-    dl->next = NULL;
-    if (part->stuck_tail)
-        part->stuck_tail->next = dl;
-    else
-        part->stuck_head = dl;
-    part->stuck_tail = dl;
+    dl_append(&part->stuck_head, &part->stuck_tail, dl);
     pl_part_stuck(p, part, 1);
 }
 
@@ -351,12 +365,7 @@ stuck:
 /* Queue dl for pl_send_deferred(), after the others. */
 static void defer_push(pipeline_t *p, pl_dlreq_t *dl)
 {
-    dl->next = NULL;
-    if (p->dl_deferred_tail)
-        p->dl_deferred_tail->next = dl;
-    else
-        p->dl_deferred = dl;
-    p->dl_deferred_tail = dl;
+    dl_append(&p->dl_deferred, &p->dl_deferred_tail, dl);
 }
 
 /* A copy of n bytes of b (NULL stays NULL). Sets *oom on failure. */
@@ -428,13 +437,17 @@ void pl_send_deferred(pipeline_t *p)
 {
     while (p->dl_deferred) {
         pl_dlreq_t *dl = p->dl_deferred;
+        pl_msgctx_t *ctx = dl->d.ctx;
 
         p->dl_deferred = dl->next;
         if (!p->dl_deferred)
             p->dl_deferred_tail = NULL;
         dl->next = NULL;
-        dl->d.ctx->refs--; /* handed to the send */
+        /* The send takes its own reference (or frees dl in a doomed
+         * transaction); then the queued request's is dropped, which may
+         * be the message's last. */
         dead_letter_send(p, dl);
+        ctx_release(p, ctx);
     }
 }
 
@@ -454,9 +467,10 @@ void pl_retry_stuck(pipeline_t *p, pl_part_t *part)
         dl->retry = 1;
         log_info("%s [%" PRId32 "] offset %" PRId64 ": retrying dead letter",
                  part->topic, part->partition, ctx->offset);
-        /* The stuck reference is handed to the new attempt. */
-        ctx->refs--;
+        /* The new attempt takes its own reference; then the stuck one is
+         * dropped. */
         dead_letter_send(p, dl);
+        ctx_release(p, ctx);
     }
 }
 

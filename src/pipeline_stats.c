@@ -122,15 +122,19 @@ int pl_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
 /* ---- publishing counters ---------------------------------------------- */
 
+void pl_publish_delta(metrics_t *m, const char *name, const char *label,
+                      uint64_t n, uint64_t *pub)
+{
+    if (n > *pub && metrics_add(m, name, label, NULL, (double)(n - *pub)) == 0)
+        *pub = n;
+}
+
 /* Add what a count array gained since the last publish to family name. */
 static void publish_counts(metrics_t *m, const char *name, pl_count_t *c,
                            size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (c[i].n > c[i].pub) {
-            metrics_add(m, name, c[i].name, NULL, (double)(c[i].n - c[i].pub));
-            c[i].pub = c[i].n;
-        }
+        pl_publish_delta(m, name, c[i].name, c[i].n, &c[i].pub);
 }
 
 void pl_fold_hits(pipeline_t *p, pl_rules_t *pr)
@@ -142,12 +146,9 @@ void pl_fold_hits(pipeline_t *p, pl_rules_t *pr)
         return;
     metrics_lock(m);
     for (size_t i = 0; i < n; i++)
-        if (pr->hits[i] > pr->hits_pub[i]) {
-            metrics_add(m, "router_route_matches_total",
-                        rules_route_name(pr->rs, i), NULL,
-                        (double)(pr->hits[i] - pr->hits_pub[i]));
-            pr->hits_pub[i] = pr->hits[i];
-        }
+        pl_publish_delta(m, "router_route_matches_total",
+                         rules_route_name(pr->rs, i), pr->hits[i],
+                         &pr->hits_pub[i]);
     metrics_unlock(m);
 }
 
@@ -163,34 +164,25 @@ static void publish_metrics(pipeline_t *p, int paused)
     metrics_lock(m);
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (pt->consumed > pt->consumed_pub) {
-                metrics_add(m, "router_messages_consumed_total", pt->topic,
-                            NULL, (double)(pt->consumed - pt->consumed_pub));
-                pt->consumed_pub = pt->consumed;
-            }
+            pl_publish_delta(m, "router_messages_consumed_total", pt->topic,
+                             pt->consumed, &pt->consumed_pub);
     for (size_t b = 0; b < p->ntbuckets; b++)
         for (pl_topic_t *t = p->topics[b]; t; t = t->next)
-            if (t->produced > t->produced_pub) {
-                metrics_add(m, "router_messages_produced_total", t->name,
-                            NULL, (double)(t->produced - t->produced_pub));
-                t->produced_pub = t->produced;
-            }
+            pl_publish_delta(m, "router_messages_produced_total", t->name,
+                             t->produced, &t->produced_pub);
     publish_counts(m, "router_anomalies_total", p->reasons, p->nreasons);
     publish_counts(m, "router_produce_errors_total", p->errors, p->nerrors);
-    metrics_add(m, "router_unmatched_total", NULL, NULL,
-                (double)(p->unmatched - p->unmatched_pub));
-    p->unmatched_pub = p->unmatched;
+    pl_publish_delta(m, "router_unmatched_total", NULL, p->unmatched,
+                     &p->unmatched_pub);
     metrics_set(m, "router_inflight_messages", NULL, NULL,
                 (double)p->inflight);
     metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
     metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
     if (p->conf.exactly_once) {
-        metrics_add(m, "router_transactions_total", "committed", NULL,
-                    (double)(p->txn_commits - p->txn_commits_pub));
-        metrics_add(m, "router_transactions_total", "aborted", NULL,
-                    (double)(p->txn_aborts - p->txn_aborts_pub));
-        p->txn_commits_pub = p->txn_commits;
-        p->txn_aborts_pub = p->txn_aborts;
+        pl_publish_delta(m, "router_transactions_total", "committed",
+                         p->txn_commits, &p->txn_commits_pub);
+        pl_publish_delta(m, "router_transactions_total", "aborted",
+                         p->txn_aborts, &p->txn_aborts_pub);
     }
     metrics_unlock(m);
 }

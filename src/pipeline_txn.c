@@ -230,6 +230,30 @@ int pl_txn_poison_take(pipeline_t *p, const pl_msgctx_t *ctx,
     return 0;
 }
 
+/* Forget the failed produces of messages at or past which l's offsets
+ * were just committed: they are not consumed again, and each entry left
+ * would cost every later routed message a comparison. */
+static void poison_prune(pipeline_t *p,
+                         const rd_kafka_topic_partition_list_t *l)
+{
+    size_t keep = 0;
+
+    for (size_t i = 0; i < p->npoison; i++) {
+        pl_poison_t *x = &p->poison[i];
+        int stale = 0;
+
+        for (int j = 0; j < l->cnt && !stale; j++)
+            stale = l->elems[j].partition == x->partition &&
+                    x->offset < l->elems[j].offset &&
+                    !strcmp(l->elems[j].topic, x->topic);
+        if (stale)
+            poison_free(x);
+        else
+            p->poison[keep++] = *x;
+    }
+    p->npoison = keep;
+}
+
 /* ---- commit and abort ------------------------------------------------- */
 
 /* Serve delivery reports until nothing of the open transaction is in
@@ -420,6 +444,8 @@ int pl_txn_commit(pipeline_t *p)
     for (size_t b = 0; b < p->nbuckets; b++)
         for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
             pt->txn_base = -1;
+    if (p->npoison)
+        poison_prune(p, l);
     p->txn_open = 0;
     p->txn_commits++;
     if (msgs > 0) {
