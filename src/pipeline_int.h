@@ -77,6 +77,19 @@ typedef struct pl_poison {
     char *error;                /* the librdkafka error (owned) */
 } pl_poison_t;
 
+/* Exactly-once: a destination whose produces failed for good in two
+ * transactions in a row. For a while (until) every action to it becomes a
+ * dead letter without being tried: else each transaction would meet a new
+ * failure there and abort, and routing would crawl. */
+typedef struct pl_failing {
+    char *dest;                 /* the destination (owned) */
+    char *error;                /* its last librdkafka error (owned) */
+    uint64_t abort_seen;        /* txn_aborts when it last failed */
+    int strikes;                /* transactions it failed, since the last
+                                 * commit */
+    int64_t until;              /* ms: held until then (0: not held) */
+} pl_failing_t;
+
 /* The opaque of one produce: which message, which action. */
 typedef struct pl_dref {
     struct pl_msgctx *ctx;
@@ -209,6 +222,8 @@ struct pipeline {
     uint64_t txn_commits_pub, txn_aborts_pub; /* published to metrics */
     pl_poison_t *poison;        /* owned array */
     size_t npoison;
+    pl_failing_t *failing;      /* owned array */
+    size_t nfailing;
 
     char fatal_reason[256];
 
@@ -286,7 +301,8 @@ void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm);
 void pl_txn_fail(pipeline_t *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* 1 when the action of ctx's message to dest failed for good in an
- * aborted transaction: the entry is taken and its error written to err. */
+ * aborted transaction (the entry is taken), or dest is held as failing:
+ * the error is written to err. */
 int pl_txn_poison_take(pipeline_t *p, const pl_msgctx_t *ctx,
                        const char *dest, char *err, size_t err_size);
 void pl_txn_destroy(pipeline_t *p);

@@ -620,7 +620,7 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
 
     d->ctx = ctx;
     d->route = dd->route >= 0 ? dd->route : PL_DREF_UNMATCHED;
-    if (p->npoison &&
+    if ((p->npoison || p->nfailing) &&
         pl_txn_poison_take(p, ctx, dd->topic, errstr, sizeof(errstr)))
         goto dead; /* failed in an aborted transaction: counted then */
     t = topic_get(p, dd->topic, errstr, sizeof(errstr));
@@ -722,6 +722,12 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     part->consumed++;
     if (p->conf.exactly_once && part->txn_base < 0)
         part->txn_base = rkm->offset; /* where an abort rewinds to */
+    if (p->conf.exactly_once && p->txn_failed) {
+        /* The transaction can only be aborted: this message comes again
+         * after the rewind to txn_base (at or before it). */
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
     p->txn_msgs++;
     for (size_t i = 0; i < res->nmatched; i++)
         p->cur->hits[res->matched[i]]++;

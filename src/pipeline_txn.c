@@ -26,6 +26,8 @@
 #define TXN_BACKOFF_MIN_MS 200  /* pause after an abort, doubling ... */
 #define TXN_BACKOFF_MAX_MS 5000 /* ... up to this */
 #define TXN_POISON_MAX 10000    /* remembered failed produces */
+#define TXN_HOLD_MS 10000       /* a failing destination is held this long */
+#define TXN_FAILING_MAX 64      /* failing destinations remembered */
 
 int pl_txn_id(const pipeline_conf_t *conf, char *id, size_t id_size)
 {
@@ -162,6 +164,43 @@ static void poison_free(pl_poison_t *x)
     free(x->error);
 }
 
+/* dest failed for good in the open transaction: one strike per
+ * transaction; the second in a row holds it for TXN_HOLD_MS. */
+static void dest_strike(pipeline_t *p, const char *dest, const char *err)
+{
+    pl_failing_t *f = NULL;
+    char *e;
+
+    for (size_t i = 0; i < p->nfailing && !f; i++)
+        if (!strcmp(p->failing[i].dest, dest))
+            f = &p->failing[i];
+    if (!f) {
+        if (p->nfailing == TXN_FAILING_MAX ||
+            !(f = realloc(p->failing, (p->nfailing + 1) * sizeof(*f))))
+            return; /* only per message, then */
+        p->failing = f;
+        f = &p->failing[p->nfailing];
+        memset(f, 0, sizeof(*f));
+        f->abort_seen = UINT64_MAX;
+        if (!(f->dest = strdup(dest)))
+            return;
+        p->nfailing++;
+    }
+    if ((e = strdup(err))) {
+        free(f->error);
+        f->error = e;
+    }
+    if (f->abort_seen == p->txn_aborts)
+        return; /* this transaction already counted */
+    f->abort_seen = p->txn_aborts;
+    if (++f->strikes >= 2 && f->error) {
+        f->until = pl_now_ms() + TXN_HOLD_MS;
+        log_warn("exactly-once: produces to %s failed in %d transactions "
+                 "in a row (%s): its messages go to the dead letter for "
+                 "%d s", dest, f->strikes, f->error, TXN_HOLD_MS / 1000);
+    }
+}
+
 void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
 {
     const pl_dref_t *d = rkm->_private;
@@ -170,9 +209,10 @@ void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
     const char *err = rd_kafka_err2str(rkm->err);
     pl_poison_t *x;
 
-    if (p->txn_aborting)
-        return; /* purged by the abort: routed again after the rewind */
-    pl_txn_fail(p, "produce to %s failed: %s", dest, err);
+    /* A failure reported while aborting is still a failure (only the
+     * purges of the abort are not: they are local errors, below). */
+    if (!p->txn_aborting)
+        pl_txn_fail(p, "produce to %s failed: %s", dest, err);
     if (d->route == PL_DREF_DEAD)
         return; /* no substitute for a dead letter: the replay retries */
     /* Local errors of the transaction itself (purged, state, fenced) say
@@ -184,6 +224,7 @@ void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
         return;
     p->produce_errors++;
     pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
+    dest_strike(p, dest, err);
     if (p->npoison == TXN_POISON_MAX) {
         log_warn("exactly-once: %d failed produces remembered; forgetting "
                  "the oldest (it will be retried)", TXN_POISON_MAX);
@@ -216,6 +257,15 @@ void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
 int pl_txn_poison_take(pipeline_t *p, const pl_msgctx_t *ctx,
                        const char *dest, char *err, size_t err_size)
 {
+    for (size_t i = 0; i < p->nfailing; i++) {
+        const pl_failing_t *f = &p->failing[i];
+
+        if (f->until && !strcmp(f->dest, dest) && pl_now_ms() < f->until) {
+            snprintf(err, err_size, "%s (failing: not tried again until "
+                     "it has been held %d s)", f->error, TXN_HOLD_MS / 1000);
+            return 1;
+        }
+    }
     for (size_t i = 0; i < p->npoison; i++) {
         pl_poison_t *x = &p->poison[i];
 
@@ -252,6 +302,26 @@ static void poison_prune(pipeline_t *p,
             p->poison[keep++] = *x;
     }
     p->npoison = keep;
+}
+
+/* After a commit: a destination that was not held starts counting
+ * strikes again; one whose hold ran out is forgotten (tried again). */
+static void failing_prune(pipeline_t *p)
+{
+    int64_t now = pl_now_ms();
+    size_t keep = 0;
+
+    for (size_t i = 0; i < p->nfailing; i++) {
+        pl_failing_t *f = &p->failing[i];
+
+        if (!f->until || now >= f->until) {
+            free(f->dest);
+            free(f->error);
+        } else {
+            p->failing[keep++] = *f;
+        }
+    }
+    p->nfailing = keep;
 }
 
 /* ---- commit and abort ------------------------------------------------- */
@@ -446,6 +516,7 @@ int pl_txn_commit(pipeline_t *p)
             pt->txn_base = -1;
     if (p->npoison)
         poison_prune(p, l);
+    failing_prune(p);
     p->txn_open = 0;
     p->txn_commits++;
     if (msgs > 0) {
@@ -476,4 +547,11 @@ void pl_txn_destroy(pipeline_t *p)
     free(p->poison);
     p->poison = NULL;
     p->npoison = 0;
+    for (size_t i = 0; i < p->nfailing; i++) {
+        free(p->failing[i].dest);
+        free(p->failing[i].error);
+    }
+    free(p->failing);
+    p->failing = NULL;
+    p->nfailing = 0;
 }

@@ -18,12 +18,14 @@ E2E_COUNT=${E2E_COUNT:-100000}
 . "$(dirname "$0")/../lib.sh"
 . "$E2E_DIR/faults/common.sh"
 
+# FAIL_TOPIC, FAIL_PARTS, FAULT_MODE_ARGS and FAULT_SETTLE let variants
+# (produce_failed_rekeyed.sh, produce_failed_eos.sh) reuse this scenario.
 FAIL_TOPIC=${FAIL_TOPIC:-e2e.region.eu}
 FAIL_PARTS=${FAIL_PARTS:-1}
 FAIL_BROKER=4
 PRODUCE=0
-FAIL_ERR=29
-FAIL_TEXT="produce to $FAIL_TOPIC failed: Broker: Topic authorization failed"
+FAIL_ERR=${FAIL_ERR:-29}
+FAIL_TEXT=${FAIL_TEXT:-"produce to $FAIL_TOPIC failed: Broker: Topic authorization failed"}
 VERIFY_ARGS=(--fail-topic "$FAIL_TOPIC" --fail-detail "$FAIL_TEXT")
 
 E2E_BROKERS=4 start_fault_mock
@@ -38,6 +40,6 @@ for part in $(seq 0 $((FAIL_PARTS - 1))); do
 done
 mock_cmd "${moves[@]}" \
     "broker_errors $FAIL_BROKER $PRODUCE $((COUNT / 5)) $FAIL_ERR"
-fault_start
-fault_settle 60
+fault_start ${FAULT_MODE_ARGS-}
+${FAULT_SETTLE:-fault_settle} 60
 finish
