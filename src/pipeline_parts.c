@@ -262,6 +262,85 @@ static void drain_revoked(pipeline_t *p, int timeout_ms)
 
 /* ---- rebalance -------------------------------------------------------- */
 
+/* Apply one pause or resume list of partitions about to be assigned, and
+ * record in each pl_part_t what librdkafka now has. A partition
+ * librdkafka does not know yet (never assigned here) cannot be paused: it
+ * starts unpaused, and follows the next change of backpressure. */
+static void pre_assign_apply(pipeline_t *p,
+                             rd_kafka_topic_partition_list_t *l, int pause)
+{
+    rd_kafka_resp_err_t err;
+
+    if (l->cnt == 0)
+        return;
+    err = pause ? rd_kafka_pause_partitions(p->rkc, l)
+                : rd_kafka_resume_partitions(p->rkc, l);
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        pl_part_t *pt = pl_part_find(p, tp->topic, tp->partition);
+        rd_kafka_resp_err_t e = err ? err : tp->err;
+
+        if (!pt)
+            continue;
+        if (!e) {
+            pt->paused = pause;
+        } else if (e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+            pt->paused = 0; /* new to librdkafka: not paused */
+        } else {
+            pt->paused = !pause; /* unchanged as far as we know */
+            log_warn("%s %s [%" PRId32 "]: %s", pause ? "pause" : "resume",
+                     tp->topic, tp->partition, rd_kafka_err2str(e));
+        }
+    }
+}
+
+/* Set librdkafka's pause state of the partitions of parts (all in
+ * p->parts, not assigned yet): paused when they must wait (backpressure,
+ * the deliveries of their previous assignment), else resumed, since
+ * librdkafka keeps a partition's pause across unassign and assign (a
+ * partition revoked while paused would come back paused for good).
+ *
+ * This must come before rd_kafka_incremental_assign(). A pause or resume
+ * crossing the assignment's own fetch start (issued by librdkafka's main
+ * thread once the committed offset is known) can make librdkafka 2.0.2
+ * drop the fetch start as outdated: that partition then never fetches,
+ * without an error (librdkafka issue #2190). Issued before the
+ * assignment, they are served before its fetch start. */
+static void pre_assign_pause(pipeline_t *p,
+                             const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *pl, *rl;
+
+    pl = rd_kafka_topic_partition_list_new(parts->cnt);
+    rl = rd_kafka_topic_partition_list_new(parts->cnt);
+    if (!pl || !rl) {
+        log_error("out of memory: partitions of the new assignment keep "
+                  "their pause state");
+        goto out;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        pl_part_t *pt = pl_part_find(p, tp->topic, tp->partition);
+
+        if (!pt)
+            continue;
+        pt->waiting = pl_zombie_find(p, pt->topic, pt->partition) != NULL;
+        if (pt->waiting)
+            log_info("%s [%" PRId32 "]: waiting for the deliveries of its "
+                     "previous assignment before fetching",
+                     pt->topic, pt->partition);
+        rd_kafka_topic_partition_list_add(
+            p->bp_paused || pt->waiting ? pl : rl, tp->topic, tp->partition);
+    }
+    pre_assign_apply(p, pl, 1);
+    pre_assign_apply(p, rl, 0);
+out:
+    if (pl)
+        rd_kafka_topic_partition_list_destroy(pl);
+    if (rl)
+        rd_kafka_topic_partition_list_destroy(rl);
+}
+
 static void on_assign(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_error_t *error;
@@ -280,29 +359,11 @@ static void on_assign(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
         p->assigned++;
         log_info("assigned %s [%" PRId32 "]", tp->topic, tp->partition);
     }
+    pre_assign_pause(p, parts);
     error = rd_kafka_incremental_assign(p->rkc, parts);
     if (error) {
         log_error("incremental_assign: %s", rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
-        return;
-    }
-    /* librdkafka keeps a partition's pause across unassign and assign: a
-     * partition revoked while paused for backpressure would come back
-     * paused forever. Set every new partition to what we want now. */
-    for (int i = 0; i < parts->cnt; i++) {
-        pl_part_t *pt = pl_part_find(p, parts->elems[i].topic,
-                                  parts->elems[i].partition);
-
-        if (!pt)
-            continue;
-        pt->waiting = pl_zombie_find(p, pt->topic, pt->partition) != NULL;
-        if (pt->waiting)
-            log_info("%s [%" PRId32 "]: waiting for the deliveries of its "
-                     "previous assignment before fetching",
-                     pt->topic, pt->partition);
-        /* Force the state: pt->paused says 0 but librdkafka may not. */
-        pt->paused = !(p->bp_paused || pt->waiting);
-        pl_part_sync_pause(p, pt);
     }
 }
 
