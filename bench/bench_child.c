@@ -369,10 +369,12 @@ int bench_cmd_produce(int argc, char **argv)
     }
     t_first = bench_now();
     for (i = 0; i < o.count; i++) {
-        /* Zero-copy, as the router: the buffers outlive the flush. */
-        rd_kafka_resp_err_t err =
-            produce_one(rk, rkt, 0, vals + (size_t)i * o.size, o.size, keys[i],
-                        klens[i], 0, &errors);
+        /* As the router: values up to message.copy.max.bytes (64 KB) are
+         * copied, larger ones produced by reference (the buffers outlive
+         * the flush). */
+        rd_kafka_resp_err_t err = produce_one(
+            rk, rkt, o.size <= 65535 ? RD_KAFKA_MSG_F_COPY : 0,
+            vals + (size_t)i * o.size, o.size, keys[i], klens[i], 0, &errors);
 
         if (err) {
             fprintf(stderr, "produce: %s\n", rd_kafka_err2str(err));

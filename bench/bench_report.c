@@ -167,7 +167,45 @@ static void target_row(const char *what, double v, const char *unit,
                     : "MISSED");
 }
 
-static void print_targets(const bench_result_t *res, size_t n,
+/* What the throughput goal leaves the router: at 1.5x the copy's msg/s,
+ * the CPU seconds per million messages the machine's cores can give it
+ * when nothing else runs (less what the mock spent per message while the
+ * router ran), against what consume-only plus produce-only cost on their
+ * own. Says whether the goal fits this machine at all. */
+static void print_budget(long cores, const bench_result_t *base,
+                         const bench_result_t *copy,
+                         const bench_result_t *co, const bench_result_t *pr)
+{
+    double goal, budget, mock = 0, need;
+
+    if (!copy || !co || !pr || cores <= 0 || !(copy->msgs_s > 0) ||
+        !(co->cpu_per_m > 0) || !(pr->cpu_per_m > 0))
+        return;
+    goal = 1.5 * copy->msgs_s;
+    if (base->mock_util > 0 && base->msgs_s > 0)
+        mock = base->mock_util / base->msgs_s * 1e6;
+    budget = (double)cores / goal * 1e6 - mock;
+    need = co->cpu_per_m + pr->cpu_per_m;
+    printf("\nCPU budget of the throughput goal: 1.5x the copy is %.0f "
+           "msg/s. At that rate %ld cores give the router at most %.2f CPU "
+           "s per million messages (%.2f, less the mock's %.2f per million "
+           "in the router's run), even with nothing else running. "
+           "Consume-only plus produce-only take %.2f s per million on "
+           "their own, the router %.2f. ",
+           goal, cores, budget, budget + mock, mock, need, base->cpu_per_m);
+    if (need >= budget)
+        printf("The goal is out of reach on this machine: it needs the "
+               "router to spend less CPU per message than librdkafka "
+               "spends consuming and producing it alone.\n");
+    else
+        printf("The goal fits only if the router's own work (rules, "
+               "offset tracking, delivery reports) costs under %.2f s per "
+               "million.\n",
+               budget - need);
+}
+
+static void print_targets(const bench_report_conf_t *c,
+                          const bench_result_t *res, size_t n,
                           const bench_result_t *base)
 {
     const bench_result_t *co, *pr, *eos;
@@ -208,6 +246,8 @@ static void print_targets(const bench_result_t *res, size_t n,
                BENCH_NTYPES, base->direct / 1e6, base->rx / 1e6, base->tx / 1e6,
                BENCH_NTYPES, base->readback / 1e6,
                (base->routed_rw + base->readback) / 1e6);
+    print_budget(c->cores > 0 ? c->cores : sysconf(_SC_NPROCESSORS_ONLN), base,
+                 find(res, n, base->group, "copy", 0), co, pr);
     eos = find(res, n, base->group, "router-eos", base->rules);
     if (eos)
         printf("\nExactly-once (router-eos, --exactly-once): %.0f msg/s vs "
@@ -403,7 +443,7 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
     const bench_result_t *cp = NULL, *co = NULL;
     char path[1200], stem[1024];
     int parts = 0, rules = 0, sizes = 0, fan = 0, rc = 0;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = c->cores > 0 ? c->cores : sysconf(_SC_NPROCESSORS_ONLN);
 
     printf("\n## router benchmark %s\n\n", c->stamp);
     printf("Machine: %ld cores, shared by the mock cluster (%d brokers, one "
@@ -432,7 +472,7 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
            "10%% to 90%% of the messages through.\n\n",
            c->reps);
     print_table(res, n);
-    print_targets(res, n, base);
+    print_targets(c, res, n, base);
 
     if (mkdir(c->outdir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "router-bench: %s: %s\n", c->outdir, strerror(errno));

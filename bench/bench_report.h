@@ -74,6 +74,7 @@ typedef struct bench_report_conf {
     const char *work;            /* where their logs are */
     double load_start, load_end; /* 1-minute load average, -1: unknown */
     double wall_s;               /* harness wall time so far */
+    int cores;                   /* CPU cores, 0: the machine's online ones */
 } bench_report_conf_t;
 
 /* Print the table and target checks on stdout, write

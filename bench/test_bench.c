@@ -312,6 +312,7 @@ static int report_csv(bench_result_t *res, size_t n, char *out, size_t size,
     c.cprops = c.pprops = &none;
     c.reps = 1;
     c.work = dir;
+    c.cores = 2;
     snprintf(path, sizeof(path), "%s/stdout", dir);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
@@ -441,6 +442,46 @@ static void report_checks_each_measured_target(void **state)
                         "bench-eos eos_ratio=0.75");
 }
 
+/* The CPU budget of the throughput goal: the cores' CPU per million
+ * messages at 1.5x the copy, less the mock's share, against consume-only
+ * plus produce-only; said only when all of it was measured. */
+static void report_budget_of_the_throughput_goal(void **state)
+{
+    bench_result_t res[4];
+    char out[16384];
+
+    (void)state;
+    baselines(res); /* consume 0.5 + produce 1.5 s per million */
+    res[3] = result("router", 100, 400000, 2.4);
+    res[3].fanout = 3.3;
+    /* 1.5 x 800000 msg/s on 2 cores: 1.67 s per million, no mock share. */
+    assert_int_equal(report(res, 4, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "1.5x the copy is 1200000 msg/s. At that "
+                                "rate 2 cores give the router at most 1.67 "
+                                "CPU s per million messages (1.67, less the "
+                                "mock's 0.00 per million"));
+    assert_non_null(strstr(out, "Consume-only plus produce-only take 2.00 s "
+                                "per million on their own, the router 2.40. "
+                                "The goal is out of reach on this machine"));
+
+    /* A slower copy: 600000 msg/s give 3.33 s per million, less the
+     * mock's 0.2 cores at the router's 400000 msg/s (0.50). */
+    res[2].msgs_s = 400000;
+    res[3].mock_util = 0.2;
+    assert_int_equal(report(res, 4, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "at most 2.83 CPU s per million messages "
+                                "(3.33, less the mock's 0.50 per million"));
+    assert_non_null(strstr(out, "The goal fits only if the router's own "
+                                "work (rules, offset tracking, delivery "
+                                "reports) costs under 0.83 s per million."));
+    assert_null(strstr(out, "out of reach"));
+
+    /* No copy measured: no budget. */
+    res[2].ok = 0;
+    report(res, 4, out, sizeof(out));
+    assert_null(strstr(out, "CPU budget"));
+}
+
 /* The exactly-once ratio is taken against the at-least-once run of the
  * same backlog and rule set, never another one; without an exactly-once
  * run (--no-eos) it is "not measured" and nan, and the status does not
@@ -562,6 +603,7 @@ int main(void)
         cmocka_unit_test(proc_cpu_grows_with_work),
         cmocka_unit_test(report_checks_each_measured_target),
         cmocka_unit_test(report_eos_ratio_of_the_base_rule_set),
+        cmocka_unit_test(report_budget_of_the_throughput_goal),
         cmocka_unit_test(report_never_shows_a_missing_figure_as_a_number),
         cmocka_unit_test(report_without_router_checks_nothing),
     };
