@@ -173,8 +173,8 @@ static void target_row(const char *what, double v, const char *unit,
  * router ran), against what consume-only plus produce-only cost on their
  * own. Says whether the goal fits this machine at all. */
 static void print_budget(long cores, const bench_result_t *base,
-                         const bench_result_t *copy,
-                         const bench_result_t *co, const bench_result_t *pr)
+                         const bench_result_t *copy, const bench_result_t *co,
+                         const bench_result_t *pr)
 {
     double goal, budget, mock = 0, need;
 

@@ -266,8 +266,8 @@ static void drain_revoked(pipeline_t *p, int timeout_ms)
  * record in each pl_part_t what librdkafka now has. A partition
  * librdkafka does not know yet (never assigned here) cannot be paused: it
  * starts unpaused, and follows the next change of backpressure. */
-static void pre_assign_apply(pipeline_t *p,
-                             rd_kafka_topic_partition_list_t *l, int pause)
+static void pre_assign_apply(pipeline_t *p, rd_kafka_topic_partition_list_t *l,
+                             int pause)
 {
     rd_kafka_resp_err_t err;
 
