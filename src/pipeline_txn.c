@@ -23,6 +23,8 @@
 
 #define TXN_OFFSETS_TIMEOUT_MS 30000
 #define TXN_TRIES 5             /* retriable errors before aborting */
+#define TXN_CALL_MS 5000        /* one commit or abort call waits this */
+#define TXN_ABORT_TRIES 3       /* abort calls before giving up */
 #define TXN_BACKOFF_MIN_MS 200  /* pause after an abort, doubling ... */
 #define TXN_BACKOFF_MAX_MS 5000 /* ... up to this */
 #define TXN_POISON_MAX 10000    /* remembered failed produces */
@@ -435,12 +437,23 @@ static int txn_abort(pipeline_t *p)
     int tries = 0;
 
     p->txn_aborting = 1;
-    while ((e = rd_kafka_abort_transaction(p->rkp, -1))) {
+    /* Each call is bounded: an abort that cannot complete (librdkafka
+     * 2.0.2 can wait for ever for a partition whose retried request lost
+     * its sequence to the abort's purge) must not hang the router, nor
+     * keep it from stopping. */
+    while ((e = rd_kafka_abort_transaction(p->rkp, TXN_CALL_MS))) {
+        char why[256];
+
+        snprintf(why, sizeof(why), "%s", rd_kafka_error_string(e));
         if (txn_error(p, "abort_transaction", e) != TXN_RETRY ||
-            ++tries == TXN_TRIES) {
+            ++tries == TXN_ABORT_TRIES || atomic_load(&p->stop)) {
             if (!p->fatal) {
                 snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                         "exactly-once: cannot abort the transaction");
+                         "exactly-once: the transaction could not be "
+                         "aborted (%.100s); nothing of it was committed: "
+                         "restarted, the router routes it again from the "
+                         "last committed offsets",
+                         why);
                 p->fatal = 1;
             }
             p->txn_aborting = 0;
@@ -504,11 +517,12 @@ int pl_txn_commit(pipeline_t *p)
         }
     }
     tries = 0;
-    while ((e = rd_kafka_commit_transaction(p->rkp, -1))) {
+    while ((e = rd_kafka_commit_transaction(p->rkp, TXN_CALL_MS))) {
         next = txn_error(p, "commit_transaction", e);
         if (next == TXN_FATAL)
             goto out;
-        if (next == TXN_ABORT || ++tries == TXN_TRIES)
+        if (next == TXN_ABORT || ++tries == TXN_TRIES ||
+            atomic_load(&p->stop))
             goto abort;
     }
     for (size_t b = 0; b < p->nbuckets; b++)

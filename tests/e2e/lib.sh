@@ -174,9 +174,10 @@ produce_dataset() {
 }
 
 # start_router [ARGS...]: run the router in the background; sets
-# ROUTER_PID, ROUTER_LOG.
+# ROUTER_PID, ROUTER_LOG, ROUTER_ARGS (ARGS, for a restart).
 start_router() {
     need "$ROUTER"
+    ROUTER_ARGS=("$@")
     ROUTER_RUN=$((ROUTER_RUN + 1))
     ROUTER_LOG=$WORK/router.$ROUTER_RUN.log
     "$ROUTER" -b "$BS" -G "$GROUP" -r "$RULES" "${ROUTER_BASE_ARGS[@]}" \
