@@ -696,6 +696,17 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     uint64_t seq;
     size_t nact;
 
+    p->consumed++;
+    part->consumed++;
+    if (p->conf.exactly_once && part->txn_base < 0)
+        part->txn_base = rkm->offset; /* where an abort rewinds to */
+    if (p->conf.exactly_once && p->txn_failed) {
+        /* The transaction can only be aborted: this message comes again
+         * after the rewind to txn_base (at or before it), and is routed
+         * then. */
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
     m.topic = part->topic;
     m.partition = rkm->partition;
     m.offset = rkm->offset;
@@ -717,16 +728,6 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
                  "out of memory evaluating rules");
         rd_kafka_message_destroy(rkm);
         return -1;
-    }
-    p->consumed++;
-    part->consumed++;
-    if (p->conf.exactly_once && part->txn_base < 0)
-        part->txn_base = rkm->offset; /* where an abort rewinds to */
-    if (p->conf.exactly_once && p->txn_failed) {
-        /* The transaction can only be aborted: this message comes again
-         * after the rewind to txn_base (at or before it). */
-        rd_kafka_message_destroy(rkm);
-        return 0;
     }
     p->txn_msgs++;
     for (size_t i = 0; i < res->nmatched; i++)
