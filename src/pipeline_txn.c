@@ -166,6 +166,12 @@ static void poison_free(pl_poison_t *x)
     free(x->error);
 }
 
+static void failing_free(pl_failing_t *f)
+{
+    free(f->dest);
+    free(f->error);
+}
+
 /* dest failed for good in the open transaction: one strike per
  * transaction; the second in a row holds it for TXN_HOLD_MS. */
 static void dest_strike(pipeline_t *p, const char *dest, const char *err)
@@ -316,12 +322,10 @@ static void failing_prune(pipeline_t *p)
     for (size_t i = 0; i < p->nfailing; i++) {
         pl_failing_t *f = &p->failing[i];
 
-        if (!f->until || now >= f->until) {
-            free(f->dest);
-            free(f->error);
-        } else {
+        if (!f->until || now >= f->until)
+            failing_free(f);
+        else
             p->failing[keep++] = *f;
-        }
     }
     p->nfailing = keep;
 }
@@ -561,10 +565,8 @@ void pl_txn_destroy(pipeline_t *p)
     free(p->poison);
     p->poison = NULL;
     p->npoison = 0;
-    for (size_t i = 0; i < p->nfailing; i++) {
-        free(p->failing[i].dest);
-        free(p->failing[i].error);
-    }
+    for (size_t i = 0; i < p->nfailing; i++)
+        failing_free(&p->failing[i]);
     free(p->failing);
     p->failing = NULL;
     p->nfailing = 0;
