@@ -979,41 +979,46 @@ static void test_templates_fill_or_dead_letter(void **state)
     rules_scratch_destroy(sc);
 }
 
+/* Evaluate rs on {"a": "<n zeros>"}: the template "x.${/a}" makes a
+ * topic name of n + 2 characters. */
+static const rules_result_t *eval_zeros(rules_set_t *rs, rules_scratch_t *sc,
+                                        int n)
+{
+    static char value[400];
+    tmsg_t m = {.value = value};
+    rules_msg_t v;
+    const rules_result_t *r;
+
+    snprintf(value, sizeof(value), "{\"a\":\"%0*d\"}", n, 0);
+    v = view(&m);
+    r = rules_eval(rs, &v, sc);
+    assert_non_null(r);
+    return r;
+}
+
 static void test_long_template_is_a_bad_destination(void **state)
 {
-    char value[400];
     rules_set_t *rs = load_or_fail(HEAD DL "\"routes\":[{\"name\":\"r\","
                                            "\"if\":{\"all\":[]},"
                                            "\"to\":\"x.${/a}\"}]}",
                                    0);
     rules_scratch_t *sc = rules_scratch_create();
-    tmsg_t m = {.value = value};
-    rules_msg_t v;
     const rules_result_t *r;
 
     (void)state;
-    snprintf(value, sizeof(value), "{\"a\":\"%0300d\"}", 0);
-    v = view(&m);
-    r = rules_eval(rs, &v, sc);
-    assert_non_null(r);
+    r = eval_zeros(rs, sc, 300);
     assert_int_equal(r->ndests, 0);
     assert_int_equal(r->dead_letter, 1);
     assert_string_equal(r->reason, "bad_destination");
     assert_int_equal(r->route, 0);
     assert_non_null(strstr(r->detail, "is not a valid topic name"));
     /* one character too many: 250 */
-    snprintf(value, sizeof(value), "{\"a\":\"%0248d\"}", 0);
-    v = view(&m);
-    r = rules_eval(rs, &v, sc);
-    assert_non_null(r);
+    r = eval_zeros(rs, sc, 248);
     assert_int_equal(r->ndests, 0);
     assert_int_equal(r->dead_letter, 1);
     assert_string_equal(r->reason, "bad_destination");
-    /* 247 characters is fine */
-    snprintf(value, sizeof(value), "{\"a\":\"%0247d\"}", 0);
-    v = view(&m);
-    r = rules_eval(rs, &v, sc);
-    assert_non_null(r);
+    /* 249 characters is fine */
+    r = eval_zeros(rs, sc, 247);
     assert_int_equal(r->ndests, 1);
     assert_int_equal(r->dead_letter, 0);
     assert_int_equal(strlen(r->dests[0].topic), 249);
