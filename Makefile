@@ -7,7 +7,8 @@
 #   make check   the same tests on an ASan + UBSan + LSan build, then a
 #                short run of every fuzz target (fuzz-short)
 #   make fuzz    libFuzzer targets (clang), FUZZ_SECONDS each
-#   make soak    the fault scenarios SOAK_REPEAT times
+#   make soak    the end-to-end and fault scenarios SOAK_REPEAT times
+#                (SOAK_BUSY=1: with one core kept busy)
 #   make valgrind  end-to-end scenarios with the router under memcheck
 #   make bench   benchmark harness (bench-quick: one configuration)
 
@@ -147,11 +148,15 @@ test: deps
 	$(MAKE) e2e
 	$(MAKE) faults
 
-# The fault scenarios over and over (SOAK_REPEAT times, about 130 s each).
+# The end-to-end and fault scenarios over and over (SOAK_REPEAT times
+# each, about 7 min a round), with SOAK_BUSY cores kept busy by a busy
+# loop (tests/e2e/soak.sh): `make soak SOAK_BUSY=1` is a loaded machine.
 SOAK_REPEAT ?= 10
+SOAK_BUSY ?= 0
 soak: $(BUILD)/router $(BUILD)/e2e_tool
-	E2E_REPEAT=$(SOAK_REPEAT) BUILD=$(BUILD) \
-	    bash tests/e2e/faults/run.sh $(FAULT_SCENARIOS)
+	SOAK_REPEAT=$(SOAK_REPEAT) SOAK_BUSY=$(SOAK_BUSY) BUILD=$(BUILD) \
+	    E2E_SCENARIOS="$(E2E_SCENARIOS)" \
+	    FAULT_SCENARIOS="$(FAULT_SCENARIOS)" bash tests/e2e/soak.sh
 
 # Sanitizer runs: leak detection on even if the environment turned it off,
 # and exit code 23 on any ASan, LSan or UBSan finding (no test expects 23;

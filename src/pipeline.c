@@ -234,6 +234,7 @@ static int subscribe(pipeline_t *p, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "subscribe: %s", rd_kafka_err2str(err));
         return -1;
     }
+    p->subscribed = 1;
     return 0;
 }
 
@@ -617,8 +618,17 @@ void pipeline_destroy(pipeline_t *p)
                 rd_kafka_message_destroy(s->ctx[i].rkm);
                 s->ctx[i].rkm = NULL;
             }
-    if (p->rkc)
+    /* librdkafka 2.0.2 aborts destroying a cooperative-sticky consumer
+     * that got a JoinGroup answer but no assignment yet (its assignor
+     * state is still NULL: librdkafka #4312). The state exists once an
+     * assignment was handed to us, even an empty one (cooperative
+     * rebalances always call back); a consumer that subscribed and got
+     * none is left to the process's exit. docs/design.md, "Shutdown". */
+    if (p->rkc && (!p->subscribed || p->ever_assigned))
         rd_kafka_destroy(p->rkc);
+    else if (p->rkc)
+        log_info("consumer left undestroyed: it never got an assignment "
+                 "(librdkafka #4312)");
     pl_topics_destroy(p);
     if (p->rkp)
         rd_kafka_destroy(p->rkp);

@@ -181,6 +181,10 @@ struct pipeline {
     size_t nbuckets;
     pl_part_t *last_part;       /* lookup cache */
     int assigned;               /* assigned, not revoked */
+    int subscribed;             /* rd_kafka_subscribe() succeeded */
+    int ever_assigned;          /* an assign rebalance was served: the
+                                 * consumer may be destroyed (see
+                                 * pipeline_destroy) */
 
     pl_topic_t **topics;        /* hash of producer topic handles */
     size_t ntbuckets;

@@ -415,8 +415,10 @@ void pl_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     pipeline_t *p = opaque;
 
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        p->ever_assigned = 1;
         on_assign(p, parts);
+    }
     else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
         on_revoke(p, parts);
     else

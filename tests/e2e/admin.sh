@@ -63,9 +63,18 @@ expect_status 200 GET /stats
 jq -e '.health == "ok" and .assigned > 0' "$WORK/body" >/dev/null ||
     check_failed "/stats: $(head -c 300 "$WORK/body")"
 
-# Metrics: let one publish interval pass, then check the format line by
+# Metrics: wait until the published counters hold the whole dataset (the
+# routing thread publishes every 100 ms), then check the format line by
 # line and the counters against the dataset.
-sleep 1
+for i in $(seq 1 300); do
+    curl -s "$URL/metrics" >"$WORK/metrics.poll" &&
+        grep -q "^router_messages_consumed_total{topic=\"e2e.src\"} $COUNT\$" \
+            "$WORK/metrics.poll" &&
+        [ "$(awk '/^router_messages_produced_total\{/ {s += $2}
+                  END {print s+0}' "$WORK/metrics.poll")" = "$EXPECTED" ] &&
+        break
+    sleep 0.1
+done
 expect_status 200 GET /metrics
 case $(header_of Content-Type) in
 text/plain*version=0.0.4*) ;;

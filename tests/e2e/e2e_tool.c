@@ -595,18 +595,19 @@ static int cmd_produce(int argc, char **argv)
         "enable.idempotence", "true", "linger.ms", "5",
         "queue.buffering.max.messages", "200000", NULL};
     const char *brokers = NULL, *topic = E2E_SOURCE_TOPIC;
-    uint64_t count = 0, seed = 42, n;
+    uint64_t count = 0, seed = 42, from = 0, n;
     const e2e_opt_t opts[] = {
-        {"-b", &brokers, NULL, NULL}, {"-t", &topic, NULL, NULL},
+        {"-b", &brokers, NULL, NULL},    {"-t", &topic, NULL, NULL},
         {"--count", NULL, &count, NULL}, {"--seed", NULL, &seed, NULL},
-        {NULL, NULL, NULL, NULL}};
+        {"--from", NULL, &from, NULL},   {NULL, NULL, NULL, NULL}};
     produce_state_t ps = {0, 0};
     rd_kafka_t *rk = NULL;
     e2e_msg_t *m = NULL;
     double t0 = e2e_now();
     int rc = 1, parts;
 
-    if (e2e_opts_parse(argc, argv, opts) || !brokers || !count)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !count ||
+        from >= count)
         goto usage;
     rk = e2e_client_new(RD_KAFKA_PRODUCER, brokers, props, produce_dr, &ps);
     if (!rk)
@@ -620,7 +621,7 @@ static int cmd_produce(int argc, char **argv)
     m = malloc(sizeof(*m));
     if (!m)
         goto out;
-    for (n = 0; n < count && !e2e_stop; n++) {
+    for (n = from; n < count && !e2e_stop; n++) {
         rd_kafka_headers_t *hdrs;
         rd_kafka_resp_err_t err;
         size_t h;
@@ -657,14 +658,16 @@ static int cmd_produce(int argc, char **argv)
                   rd_kafka_outq_len(rk));
         goto out;
     }
-    if (ps.failed || ps.delivered != count) {
+    if (ps.failed || ps.delivered != count - from) {
         log_error("produce: %llu of %llu delivered, %llu failed",
                   (unsigned long long)ps.delivered,
-                  (unsigned long long)count, (unsigned long long)ps.failed);
+                  (unsigned long long)(count - from),
+                  (unsigned long long)ps.failed);
         goto out;
     }
-    printf("produce: %llu messages to %s in %.1f s\n",
-           (unsigned long long)count, topic, e2e_now() - t0);
+    printf("produce: messages %llu..%llu to %s in %.1f s\n",
+           (unsigned long long)from, (unsigned long long)count - 1, topic,
+           e2e_now() - t0);
     rc = 0;
 out:
     free(m);
@@ -673,7 +676,7 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: e2e_tool produce -b BROKERS [-t TOPIC] --count N"
-            " [--seed S]\n");
+            " [--from I] [--seed S]\n");
     return 2;
 }
 
@@ -902,7 +905,8 @@ static const char usage_text[] =
     "      \"broker_errors ID APIKEY COUNT ERR\",\n"
     "      \"leader TOPIC PART ID\", \"coordinator GROUP ID\",\n"
     "      \"topic_error TOPIC ERR\"\n"
-    "  produce -b BS [-t TOPIC] --count N [--seed S]\n"
+    "  produce -b BS [-t TOPIC] --count N [--from I] [--seed S]\n"
+    "      messages I..N-1 of the dataset (all of them by default)\n"
     "  verify -b BS --count N [--seed S] [--timeout SEC] [--allow-dups]\n"
     "         [--rules-version V] [--max-report K]\n"
     "         [--fail-topic TOPIC [--fail-detail TEXT]]\n"

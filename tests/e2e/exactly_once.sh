@@ -34,6 +34,19 @@ run_to_end() {
     verify --allow-dups || check_failed "$VERIFY_LINE"
 }
 
+# eos_fault_start RTT TXN_MAX: a mock taking faults, with RTT ms of delay,
+# the first fifth of the dataset, and an exactly-once router (--txn-max
+# TXN_MAX) that routed 1,000 outputs of it: a fault injected now lands
+# mid-stream by construction, the rest of the source comes after it.
+eos_fault_start() {
+    start_fault_mock
+    SOURCE_AT=0
+    source_to $((COUNT / 5))
+    mock_cmd "rtt $1"
+    start_router --exactly-once --txn-max "$2"
+    wait_outputs 1000 90 || check_failed "the router routed nothing"
+}
+
 start_mock
 produce_dataset
 start_admin_router "$RULES" --exactly-once --transactional-id "e2e-$GROUP"
@@ -56,14 +69,12 @@ stop_router 15
 # The router aborts, rewinds the partitions to where the transaction
 # began and routes them again: nothing lost, health tells the abort.
 fresh_cluster abort
-start_fault_mock
-produce_dataset
-mock_cmd "rtt 10"
-start_router --exactly-once --txn-max 2000
-wait_outputs 1000 90 || check_failed "the router routed nothing"
+expect_dataset
+eos_fault_start 10 2000
 before=$(outputs_now)
 mock_cmd "errors 25 30 30"
 mock_cmd "rtt 0"
+source_to "$COUNT"
 wait_outputs $((before + EXPECTED * 2)) 120 10 >/dev/null
 grep -q 'transaction aborted' "$ROUTER_LOG" ||
     check_failed "no transaction was aborted"
@@ -80,12 +91,9 @@ verify --allow-dups || check_failed "$VERIFY_LINE"
 # 1) and say what to do; nothing it routed may be lost: a restart routes
 # the backlog again (the mock kept no transactional offsets).
 fresh_cluster fence
-start_fault_mock
-produce_dataset
-mock_cmd "rtt 20"
-start_router --exactly-once --txn-max 500
-wait_outputs 1000 90 || check_failed "the router routed nothing"
+eos_fault_start 20 500
 mock_cmd "errors 26 90"
+source_to "$COUNT"
 wait_exit "$ROUTER_PID" 30
 if [ "$EXIT_RC" = 124 ]; then
     check_failed "the fenced router still runs 30 s after the fence"
@@ -106,17 +114,10 @@ run_to_end "the restarted router"
 # that nothing is lost; duplicates are reported, not asserted (see above).
 fresh_cluster kill
 start_mock
-produce_dataset
-for k in $(seq 1 "${E2E_KILLS:-5}"); do
-    start_router --exactly-once --txn-max 2000
-    base=$(outputs_now)
-    pct=$((5 + RANDOM % 40))
-    wait_outputs $((base + EXPECTED * pct / 100)) 90 5 ||
-        log "run $k did not produce $pct% more before stalling"
-    alive "$ROUTER_PID" || check_failed "run $k: router died by itself"
-    kill9_router
-    log "kill -9 number $k after $((OUTPUTS - base)) outputs of this run"
-done
+SOURCE_AT=0
+# Kill points: 20..79% of what a run routes (from the start: the mock
+# kept no transactional offsets).
+kill_campaign "${E2E_KILLS:-5}" 20 60 --exactly-once --txn-max 2000
 run_to_end "the last run"
 log "exactly-once, ${E2E_KILLS:-5} kill -9: missing $(verify_field missing)," \
     "duplicates visible on the mock $(verify_field duplicates)"

@@ -164,13 +164,78 @@ start_mock() {
     mock_with --brokers 3 --e2e-topics
 }
 
-# Produce the dataset to e2e.src; sets EXPECTED (outputs it must yield).
-produce_dataset() {
-    "$TOOL" produce -b "$BS" -t e2e.src --count "$COUNT" --seed "$SEED" \
-        || fail "could not produce the dataset"
-    EXPECTED=$("$TOOL" expect --count "$COUNT" --seed "$SEED" --total) \
-        || fail "e2e_tool expect failed"
+# The dataset (e2e_tool produce) can be produced whole or in stages: a
+# fault or a stop placed between two stages lands mid-stream whatever the
+# machine's speed. SOURCE_AT counts the messages produced so far.
+SOURCE_AT=0
+
+# expect_dataset: sets EXPECTED (the outputs the whole dataset must
+# yield) without producing anything.
+expect_dataset() {
+    EXPECTED=$(expected_of "$COUNT")
     log "dataset: $COUNT messages, $EXPECTED expected outputs"
+}
+
+# Produce the whole dataset to e2e.src; sets EXPECTED and SOURCE_AT.
+produce_dataset() {
+    expect_dataset
+    source_to "$COUNT"
+}
+
+# source_to N: produce dataset messages SOURCE_AT..N-1 (at most COUNT).
+source_to() {
+    local n=$1
+    [ "$n" -gt "$COUNT" ] && n=$COUNT
+    [ "$n" -gt "$SOURCE_AT" ] || return 0
+    "$TOOL" produce -b "$BS" -t e2e.src --from "$SOURCE_AT" --count "$n" \
+        --seed "$SEED" >>"$WORK/produce.out" 2>&1 ||
+        fail "could not produce messages $SOURCE_AT..$((n - 1))"
+    SOURCE_AT=$n
+}
+
+# source_bg N: source_to N in the background (a fault may hold it up);
+# source_join waits for it.
+source_bg() {
+    source_to "$1" &
+    SOURCE_PID=$!
+    SOURCE_BG_TO=$1
+    PIDS+=("$SOURCE_PID")
+}
+source_join() {
+    wait "$SOURCE_PID" || fail "producing the source up to $SOURCE_BG_TO failed"
+    forget "$SOURCE_PID"
+    SOURCE_AT=$SOURCE_BG_TO
+    [ "$SOURCE_AT" -gt "$COUNT" ] && SOURCE_AT=$COUNT
+}
+
+# expected_of N: the outputs the first N messages of the dataset yield.
+expected_of() {
+    [ "$1" -gt 0 ] || { echo 0; return 0; }
+    "$TOOL" expect --count "$1" --seed "$SEED" --total ||
+        fail "e2e_tool expect failed"
+}
+
+# kill_campaign KILLS PCT SPAN [ROUTER ARGS...]: KILLS runs of the router,
+# each killed with SIGKILL mid-stream: before run k the source grows to
+# k/(KILLS+1) of the dataset, and the run is killed once it produced
+# PCT..PCT+SPAN-1 % of the outputs of the source as it stands (replayed
+# ones count: a kill while replaying is a kill too). Then the source is
+# produced whole.
+kill_campaign() {
+    local kills=$1 lo=$2 span=$3 k base pct
+    shift 3
+    for k in $(seq 1 "$kills"); do
+        source_to $((COUNT * k / (kills + 1)))
+        start_router "$@"
+        base=$(outputs_now)
+        pct=$((lo + RANDOM % span))
+        wait_outputs $((base + $(expected_of "$SOURCE_AT") * pct / 100)) \
+            90 5 || log "run $k did not produce $pct% more before stalling"
+        alive "$ROUTER_PID" || check_failed "run $k: router died by itself"
+        kill9_router
+        log "kill -9 number $k after $((OUTPUTS - base)) outputs of this run"
+    done
+    source_to "$COUNT"
 }
 
 # start_router [ARGS...]: run the router in the background; sets

@@ -2,9 +2,11 @@
 # reload.sh - hot reload under load: while the router drains a backlog of
 # 200,000 messages (and more arrive), PUT alternates 50 times between
 # ruleset A (everything to out.a and out.a2) and ruleset B (out.b and
-# out.b2). At the end every message is in exactly one pair, in both of its
-# topics, once: no loss, no double routing, no message split between two
-# versions. Both versions must have routed something.
+# out.b2), then once more to B before the last 1,000 messages arrive. At
+# the end every message is in exactly one pair, in both of its topics,
+# once: no loss, no double routing, no message split between two
+# versions. Both versions must have routed something (A before the first
+# reload, B the last messages).
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || fail "curl is missing (make deps)"
@@ -45,8 +47,19 @@ for i in $(seq 1 300); do
     sleep 0.1
 done
 
-# The second half arrives while the rules change.
-produce_range $((HALF + 1)) "$N" &
+# Version A has routed something before the first reload.
+for i in $(seq 1 600); do
+    [ "$(topic_values out.a | head -n 1 | wc -l)" = 1 ] && break
+    alive "$ROUTER_PID" || break
+    sleep 0.1
+done
+[ "$(topic_values out.a | head -n 1 | wc -l)" = 1 ] ||
+    check_failed "rules A routed nothing in 60 s"
+
+# The second half but its last TAIL messages arrives while the rules
+# change.
+TAIL=1000
+produce_range $((HALF + 1)) $((N - TAIL)) &
 PRODUCER=$!
 PIDS+=("$PRODUCER")
 ok=0
@@ -60,9 +73,16 @@ for i in $(seq 1 $RELOADS); do
 done
 wait "$PRODUCER" || check_failed "producing the second half failed"
 forget "$PRODUCER"
-[ "$ok" = $RELOADS ] || check_failed "only $ok of $RELOADS reloads answered 200"
+# Version B routes the tail: it is produced after B is running.
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+    --data-binary @"$WORK/b.json" "$URL/rules")
+[ "$code" = 200 ] && ok=$((ok + 1))
+produce_range $((N - TAIL + 1)) "$N" || check_failed "producing the tail failed"
+[ "$ok" = $((RELOADS + 1)) ] ||
+    check_failed "only $ok of $((RELOADS + 1)) reloads answered 200"
 version=$(curl -s "$URL/rules" | jq .version)
-[ "$version" = $((RELOADS + 1)) ] || check_failed "rules version $version, want $((RELOADS + 1))"
+[ "$version" = $((RELOADS + 2)) ] ||
+    check_failed "rules version $version, want $((RELOADS + 2))"
 
 # Wait until every message is in one pair (out.a + out.b count N each
 # side), then stop.

@@ -8,7 +8,7 @@
 #
 # The scenarios are the *.sh of DIR (default tests/e2e; tests/e2e/faults
 # for faults/run.sh), each sourcing lib.sh, but lib.sh, run.sh, common.sh
-# and emulated-router.sh; in tests/e2e selfcheck, routing, sigkill,
+# emulated-router.sh and soak.sh; in tests/e2e selfcheck, routing, sigkill,
 # sigterm, backpressure, badinput run first, in this order.
 #
 # BUILD (default build) says where router and e2e_tool are, e.g.
@@ -28,7 +28,7 @@ SCENARIOS=()
     SCENARIOS=(selfcheck routing sigkill sigterm backpressure badinput)
 for f in "$DIR"/*.sh; do
     s=$(basename "$f" .sh)
-    case " ${SCENARIOS[*]} lib run common emulated-router " in
+    case " ${SCENARIOS[*]} lib run common emulated-router soak " in
     *" $s "*) ;;
     *) SCENARIOS+=("$s") ;;
     esac

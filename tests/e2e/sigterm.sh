@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# sigterm.sh - SIGTERM in the middle of the backlog: exit 0 within 15 s
-# with offsets committed short of the end, then a restart finishes the job;
+# sigterm.sh - SIGTERM in the middle of the stream: exit 0 within 15 s,
+# then a restart finishes the job;
 # nothing lost, and no duplicates: a graceful stop drains its in-flight
 # messages and commits them, so the restart replays nothing (at most
 # E2E_MAX_DUPS, default 0).
@@ -9,16 +9,23 @@
 MAX_DUPS=${E2E_MAX_DUPS:-0}
 
 start_mock
-produce_dataset
-start_router
+expect_dataset
+# The stop lands mid-stream by construction: the source holds PCT+10 %
+# of the dataset, grows to PCT+30 % while the stop lands (messages are
+# likely in flight then), and the rest is produced after it.
 pct=$((25 + RANDOM % 25))
-wait_outputs $((EXPECTED * pct / 100)) 90 ||
-    check_failed "outputs never reached $pct% of $EXPECTED"
+source_to $((COUNT * (pct + 10) / 100))
+start_router
+wait_outputs "$(expected_of $((COUNT * pct / 100)))" 90 ||
+    check_failed "outputs never reached those of the first $pct%"
+source_bg $((COUNT * (pct + 30) / 100))
 stop_router 15
-log "stopped at about $pct% of the outputs; committed offsets:"
-if wait_committed 0; then
-    check_failed "the backlog was done before SIGTERM landed: not mid-stream"
-fi
+source_join
+log "stopped after the outputs of the first $pct% (source: $SOURCE_AT of" \
+    "$COUNT), $(grep -o 'draining [0-9]* in-flight' "$ROUTER_LOG");" \
+    "committed offsets:"
+wait_committed 0 || :
+source_to "$COUNT"
 start_router
 wait_committed 150 ||
     check_failed "second run did not commit the whole source"

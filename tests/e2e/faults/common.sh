@@ -1,6 +1,6 @@
 # common.sh - shared steps of the fault scenarios (sourced after ../lib.sh):
-# a mock cluster taking faults on stdin, the dataset, the router, faults at
-# given points of the stream, then nothing may be lost.
+# a mock cluster taking faults on stdin, the router, the dataset produced
+# in stages with faults between them, then nothing may be lost.
 #
 # Environment (besides lib.sh's): E2E_COUNT defaults to 100000 here;
 # FAULT_ROUTER_ARGS (word-split) replaces a scenario's default router
@@ -9,23 +9,36 @@
 
 VERIFY_ARGS=()
 
-# fault_point PCT: wait until the outputs reach PCT% of EXPECTED; the fault
-# that follows must land mid-stream (a check fails if routing was over).
+# The source is produced in stages, so that every fault lands with part
+# of the stream still to come, however fast or slow the machine:
+# fault_point PCT produces the dataset up to PCT+FAULT_AHEAD %, waits
+# until the outputs of its first PCT % are there, and the fault that
+# follows is applied before the rest is produced (source_to, lib.sh).
+FAULT_AHEAD=${FAULT_AHEAD:-10}
+
+# fault_point PCT: produce the source up to PCT+FAULT_AHEAD %, wait until
+# the outputs of its first PCT % are there; the fault that follows lands
+# mid-stream by construction (the rest of the source is not produced yet).
 fault_point() {
-    local want=$((EXPECTED * $1 / 100))
+    local upto=$((COUNT * ($1 + FAULT_AHEAD) / 100)) want
+    [ "$upto" -lt "$COUNT" ] ||
+        fail "fault_point $1: no room left for a fault mid-stream"
+    source_to "$upto"
+    want=$(expected_of $((COUNT * $1 / 100)))
     wait_outputs "$want" 60 20 ||
-        check_failed "outputs never reached $1% ($want) before the fault"
-    [ "$OUTPUTS" -lt "$EXPECTED" ] ||
-        check_failed "routing was over before the fault at $1%"
+        check_failed "outputs never reached those of the first $1% ($want)" \
+            "before the fault"
     alive "$ROUTER_PID" || check_failed "router died before the fault at $1%"
+    log "fault at $1%: the source holds $SOURCE_AT of $COUNT messages"
 }
 
-# fault_start [DEFAULT ROUTER ARGS...]: the dataset and the router, with
-# FAULT_ROUTER_ARGS when set, else these arguments. Scenario setup
-# (leaders...) goes between start_fault_mock and this, or after.
+# fault_start [DEFAULT ROUTER ARGS...]: the router, with FAULT_ROUTER_ARGS
+# when set, else these arguments, on a source that fault_point and
+# fault_settle produce (EXPECTED: the whole dataset's outputs). Scenario
+# setup (leaders...) goes between start_fault_mock and this, or after.
 fault_start() {
     T_START=$SECONDS
-    produce_dataset
+    expect_dataset
     start_router ${FAULT_ROUTER_ARGS-"$@"}
 }
 
@@ -58,17 +71,26 @@ wait_first_commit() {
     sed -n "s/$pat/    \1 \2/p" "$WORK/first_commit.out"
 }
 
-# outage ID SECONDS: broker ID goes down for SECONDS, then comes back.
+# outage ID SECONDS [PCT]: broker ID goes down for SECONDS (the fault's
+# length, not a wait for the router) while the source grows to PCT % of
+# the dataset (default: 25 points past what it holds), then comes back.
 outage() {
+    local to=${3:-$((SOURCE_AT * 100 / COUNT + 25))} before
+    before=$SOURCE_AT
     mock_cmd "down $1"
+    source_bg $((COUNT * to / 100))
     sleep "$2"
     mock_cmd "up $1"
+    source_join
+    log "outage of broker $1: the source grew from $before to $SOURCE_AT" \
+        "messages meanwhile"
 }
 
 # fault_settle SECONDS: the router must commit the whole source within
 # SECONDS after the faults, stop cleanly, and every expected output must be
 # there (duplicates allowed: at-least-once); logs the duplicates.
 fault_settle() {
+    source_to "$COUNT"
     wait_committed "$1" ||
         check_failed "the whole source was not committed in $1 s"
     alive "$ROUTER_PID" || check_failed "router died during the faults"
@@ -93,6 +115,7 @@ fault_settle() {
 # stall window (20 s) is longer than that bound.
 fault_settle_eos() {
     local restarts=0
+    source_to "$COUNT"
     while :; do
         wait_outputs $((EXPECTED * 10)) "$1" 20 >/dev/null
         alive "$ROUTER_PID" && break

@@ -10,6 +10,7 @@ start_fault_mock
 fault_start
 fault_point 10
 mock_cmd "rtt 200"
+source_to "$COUNT"
 wait_committed 75 || check_failed "the whole source was not committed"
 log "source committed under the RTT $((SECONDS - T_START)) s after the start"
 # Verify reads 265,000 messages: not through the slow brokers.
