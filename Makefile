@@ -11,13 +11,14 @@
 #                (SOAK_BUSY=1: with one core kept busy)
 #   make valgrind  end-to-end scenarios with the router under memcheck
 #   make bench   benchmark harness (bench-quick: one configuration)
+#   make format  clang-format every C file (format-check: fail if one is not)
 
 CC      ?= cc
 BUILD   ?= build
 PKGS    := rdkafka libpcre2-8 libmicrohttpd jansson
 DEBS    := librdkafka-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
            libcmocka-dev kcat curl jq gnuplot-nox pkg-config clang \
-           libclang-rt-14-dev valgrind
+           clang-format libclang-rt-14-dev valgrind
 CFLAGS_WARN := -std=c11 -Wall -Wextra -Wformat=2 -Werror
 CFLAGS  ?= -g -O2
 ALL_CFLAGS = $(CFLAGS_WARN) $(CFLAGS) -D_GNU_SOURCE -Iinclude -MMD -MP \
@@ -31,14 +32,18 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 
 # Explicit source lists, one per part of the tree.
-RULES_SRC   := rules/jsonscan.c rules/rules_load.c rules/rules_set.c \
-               rules/rules_cond.c rules/rules_match.c rules/rules_tmpl.c \
-               rules/rules_eval.c
-CORE_SRC    := src/log.c src/tracker.c src/metrics.c src/anomalies.c \
-               src/sha256.c src/utf8.c
-PROC_SRC    := src/pipeline.c src/pipeline_route.c src/pipeline_parts.c \
-               src/pipeline_stats.c src/pipeline_txn.c src/demo.c \
-               src/options.c src/control.c src/admin.c
+RULES_SRC   := rules/mem.c rules/jsonscan.c rules/jsonscan_val.c \
+               rules/jsonptr.c rules/rules_map.c rules/rules_escape.c \
+               rules/rules_topic.c rules/rules_ctx.c rules/rules_cond.c \
+               rules/rules_tmpl.c rules/rules_match.c rules/rules_expand.c \
+               rules/rules_set.c rules/rules_load.c rules/rules_eval.c
+CORE_SRC    := src/log.c src/clock.c src/tracker.c src/metrics.c \
+               src/anomalies.c src/sha256.c src/utf8.c
+PROC_SRC    := src/pipeline_base.c src/pipeline_parts.c src/pipeline_ctx.c \
+               src/pipeline_topics.c src/pipeline_stats.c \
+               src/pipeline_txnfail.c src/pipeline_dlq.c src/pipeline_route.c \
+               src/pipeline_txn.c src/pipeline_rebalance.c src/pipeline.c \
+               src/demo.c src/options.c src/control.c src/admin.c
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
@@ -49,7 +54,7 @@ E2E_TOOL_SRC := tests/e2e/e2e_tool.c tests/e2e/e2e_dataset.c \
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 .PHONY: all deps run test check unit e2e faults soak fuzz fuzz-short \
-        valgrind bench bench-quick clean
+        valgrind bench bench-quick format format-check clean
 
 all: router $(BUILD)/bench/rules-bench $(BUILD)/bench/router-bench
 
@@ -63,7 +68,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/test_jsonscan: $(call obj,tests/test_jsonscan.c rules/jsonscan.c)
+$(BUILD)/test_jsonscan: $(call obj,tests/test_jsonscan.c rules/jsonscan.c \
+                         rules/jsonscan_val.c rules/jsonptr.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_rules: $(call obj,tests/test_rules.c $(RULES_SRC))
@@ -72,7 +78,8 @@ $(BUILD)/test_rules: $(call obj,tests/test_rules.c $(RULES_SRC))
 $(BUILD)/test_tracker: $(call obj,tests/test_tracker.c src/tracker.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c src/utf8.c)
+$(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c src/utf8.c \
+                       rules/mem.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c src/utf8.c)
@@ -207,6 +214,19 @@ build-fuzz/fuzz_admin: $(call obj,tests/fuzz/fuzz_admin.c src/admin.c \
 
 build-fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c $(RULES_SRC))
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+
+# Every C file the repository holds, formatted by its .clang-format.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format: deps
+	clang-format -i --style=file $(FORMAT_FILES)
+
+format-check: deps
+	@bad=""; for f in $(FORMAT_FILES); do \
+	    clang-format --style=file "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+	    echo "format-check: not formatted (make format):$$bad"; exit 1; \
+	fi; echo "format-check: $(words $(FORMAT_FILES)) files formatted"
 
 clean:
 	rm -rf build build-san build-fuzz router

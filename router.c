@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "anomalies.h"
+#include "clock.h"
 #include "control.h"
 #include "demo.h"
 #include "log.h"
@@ -21,42 +22,44 @@
 #include "pipeline.h"
 #include "rules.h"
 
-#define ROUTER_VERSION "0.1.0"
-#define DEMO_RULES "examples/demo.json"
-#define DEMO_SOURCE "music.events"
+#define ROUTER_VERSION   "0.1.0"
+#define DEMO_RULES       "examples/demo.json"
+#define DEMO_SOURCE      "music.events"
 #define DEMO_TYPE_PREFIX "music.type." /* examples/demo.json "typed" */
-#define ANOMALY_RING 1000 /* dead letters kept for GET /anomalies */
-#define PL_STATUS_TOPICS 5 /* destinations shown in the status line */
+#define ANOMALY_RING     1000 /* dead letters kept for GET /anomalies */
+#define PL_STATUS_TOPICS 5    /* destinations shown in the status line */
 
 /* Everything the command line sets. */
 typedef struct router_conf {
-    const char *brokers;        /* -b */
-    const char *group;          /* -G */
-    const char *rules;          /* -r */
-    options_list_t topics;      /* -t: subscription instead of sources */
-    options_list_t props;       /* -X */
-    const char *admin;          /* --admin ADDR:PORT or "off" */
-    const char *admin_token;    /* --admin-token-file */
-    double admin_body_max;      /* --admin-body-max, bytes */
-    double health_grace;        /* --health-grace, seconds */
-    int batch;                  /* --batch */
-    double connect_timeout;     /* --connect-timeout, seconds */
-    double drain_timeout;       /* --drain-timeout, seconds */
-    double stats_interval;      /* --stats-interval, seconds */
-    double duration;            /* --duration, seconds, 0 = until signal */
-    int exactly_once;           /* --exactly-once */
-    const char *txn_id;         /* --transactional-id */
-    double txn_interval;        /* --txn-interval, seconds */
-    int txn_max;                /* --txn-max */
-    int demo;                   /* --demo */
-    double demo_rate;           /* --demo-rate, events/s */
-    int demo_partitions;        /* --demo-partitions */
-    int verbose;                /* -v */
-    int version;                /* --version */
-    int help;                   /* -h */
+    const char *brokers;     /* -b */
+    const char *group;       /* -G */
+    const char *rules;       /* -r */
+    options_list_t topics;   /* -t: subscription instead of sources */
+    options_list_t props;    /* -X */
+    const char *admin;       /* --admin ADDR:PORT or "off" */
+    const char *admin_token; /* --admin-token-file */
+    double admin_body_max;   /* --admin-body-max, bytes */
+    double health_grace;     /* --health-grace, seconds */
+    int batch;               /* --batch */
+    double connect_timeout;  /* --connect-timeout, seconds */
+    double drain_timeout;    /* --drain-timeout, seconds */
+    double stats_interval;   /* --stats-interval, seconds */
+    double duration;         /* --duration, seconds, 0 = until signal */
+    int exactly_once;        /* --exactly-once */
+    const char *txn_id;      /* --transactional-id */
+    double txn_interval;     /* --txn-interval, seconds */
+    int txn_max;             /* --txn-max */
+    int demo;                /* --demo */
+    double demo_rate;        /* --demo-rate, events/s */
+    int demo_partitions;     /* --demo-partitions */
+    int verbose;             /* -v */
+    int version;             /* --version */
+    int help;                /* -h */
 } router_conf_t;
 
-#define OFF(f) offsetof(router_conf_t, f)
+#define OFF(f)  offsetof(router_conf_t, f)
+#define STR_(x) #x
+#define STR(x)  STR_(x) /* a macro's value as an option default */
 
 static const options_def_t router_options[] = {
     {"brokers", 'b', OPT_STR, "LIST", NULL, 0, 0, OFF(brokers),
@@ -76,14 +79,14 @@ static const options_def_t router_options[] = {
     {"admin-token-file", 0, OPT_STR, "FILE", NULL, 0, 0, OFF(admin_token),
      "PUT/POST on the admin endpoint need \"Authorization: Bearer "
      "<token>\" with the token in FILE; set it when ADDR is not loopback"},
-    {"admin-body-max", 0, OPT_DOUBLE, "BYTES", "8388608", 1024, 1073741824,
-     OFF(admin_body_max), "larger request bodies get 413"},
+    {"admin-body-max", 0, OPT_DOUBLE, "BYTES", STR(ADMIN_DEFAULT_BODY_MAX),
+     1024, 1073741824, OFF(admin_body_max), "larger request bodies get 413"},
     {"health-grace", 0, OPT_DOUBLE, "S", "60", 0, 86400, OFF(health_grace),
      "/healthz turns 503 after S seconds without any assigned partition"},
     {"batch", 0, OPT_INT, "N", "1000", 1, 10000, OFF(batch),
      "messages per consume batch"},
-    {"connect-timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600,
-     OFF(connect_timeout), "exit 1 when no broker answers within S seconds "
+    {"connect-timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600, OFF(connect_timeout),
+     "exit 1 when no broker answers within S seconds "
      "at start"},
     {"drain-timeout", 0, OPT_DOUBLE, "S", "30", 0, 3600, OFF(drain_timeout),
      "on stop or revoke, wait at most S seconds for in-flight deliveries"},
@@ -97,8 +100,8 @@ static const options_def_t router_options[] = {
     {"transactional-id", 0, OPT_STR, "ID", NULL, 0, 0, OFF(txn_id),
      "--exactly-once: transactional.id, unique per running instance "
      "(default router-GROUP-HOSTNAME)"},
-    {"txn-interval", 0, OPT_DOUBLE, "S", "1", 0.001, 600,
-     OFF(txn_interval), "--exactly-once: commit a transaction at least "
+    {"txn-interval", 0, OPT_DOUBLE, "S", "1", 0.001, 600, OFF(txn_interval),
+     "--exactly-once: commit a transaction at least "
      "every S seconds"},
     {"txn-max", 0, OPT_INT, "N", "100000", 1, 10000000, OFF(txn_max),
      "--exactly-once: ... or after N consumed messages"},
@@ -190,17 +193,20 @@ static void *routing_thread(void *arg)
 static void print_status(const pipeline_stats_t *now,
                          const pipeline_stats_t *prev, double secs)
 {
-    struct { const char *topic; double rate; } top[PL_STATUS_TOPICS];
+    struct {
+        const char *topic;
+        double rate;
+    } top[PL_STATUS_TOPICS];
     size_t ntop = 0, more = 0;
     char line[2048];
     size_t n = 0;
 
-#define ADD(...)                                                             \
-    do {                                                                     \
-        int m_ = snprintf(line + n, sizeof(line) - n, __VA_ARGS__);          \
-        if (m_ > 0)                                                          \
-            n = n + (size_t)m_ < sizeof(line) ? n + (size_t)m_               \
-                                              : sizeof(line) - 1;            \
+#define ADD(...)                                                               \
+    do {                                                                       \
+        int m_ = snprintf(line + n, sizeof(line) - n, __VA_ARGS__);            \
+        if (m_ > 0)                                                            \
+            n = n + (size_t)m_ < sizeof(line) ? n + (size_t)m_                 \
+                                              : sizeof(line) - 1;              \
     } while (0)
 
     for (size_t i = 0; i < now->ntopics; i++) {
@@ -275,14 +281,6 @@ static demo_t *start_demo(const router_conf_t *rc, const rules_set_t *rs,
     return demo_start(&dc, errstr, errstr_size);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -318,8 +316,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "router: error: %s\n", errstr);
         goto out;
     case 1:
-        fprintf(stderr, "router: error: unexpected argument \"%s\" (see "
-                        "--help)\n", argv[next]);
+        fprintf(stderr,
+                "router: error: unexpected argument \"%s\" (see "
+                "--help)\n",
+                argv[next]);
         goto out;
     }
     if (rc.help) {
@@ -359,9 +359,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "router: error: %s\n", errstr);
         goto out;
     }
-    if (rc.admin_token &&
-        read_token(rc.admin_token, token, sizeof(token), errstr,
-                   sizeof(errstr))) {
+    if (rc.admin_token && read_token(rc.admin_token, token, sizeof(token),
+                                     errstr, sizeof(errstr))) {
         fprintf(stderr, "router: error: --admin-token-file %s\n", errstr);
         goto out;
     }
@@ -455,18 +454,19 @@ int main(int argc, char **argv)
     log_info("routing with %s (group %s, brokers %s)", rc.rules, rc.group,
              rc.brokers);
 
-    t0 = last_status = mono_ms();
+    t0 = last_status = clock_ms();
     pipeline_stats(pl, &prev);
     while (!sig_stop) {
         int64_t now;
 
         sleep_ms(100);
-        now = mono_ms();
+        now = clock_ms();
         if (sig_reload) {
             sig_reload = 0;
             if (control_reload(ctl, errstr, sizeof(errstr)) < 0)
                 log_error("SIGHUP: reload rejected, keeping the running "
-                          "rules: %s", errstr);
+                          "rules: %s",
+                          errstr);
         }
         if (rc.stats_interval > 0 &&
             now - last_status >= (int64_t)(rc.stats_interval * 1000)) {

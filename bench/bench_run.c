@@ -490,7 +490,7 @@ int bench_run_produce(bench_t *b, bench_group_t *g, bench_result_t *r)
     return run_child(b, g, "produce", produce_only_args, r);
 }
 
-/* kcat -C ... | kcat -P ...: the plain copy of DESIGN section 9. */
+/* kcat -C ... | kcat -P ...: the plain copy baseline (bench/README.md). */
 int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
     char log[512], topic[64];

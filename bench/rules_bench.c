@@ -25,9 +25,9 @@
 
 #include "rules.h"
 
-#define NMSGS 4096    /* distinct messages, evaluated round robin */
-#define NSONGS 10000  /* songs in the catalogue (eq-10000 covers it) */
-#define ROUNDS 5      /* timed rounds per rule set; the fastest counts */
+#define NMSGS  4096  /* distinct messages, evaluated round robin */
+#define NSONGS 10000 /* songs in the catalogue (eq-10000 covers it) */
+#define ROUNDS 5     /* timed rounds per rule set; the fastest counts */
 
 typedef struct bench_msg {
     char value[320];
@@ -85,7 +85,7 @@ static const char *const countries[] = {
     "BR", "MX", "IN", "ES", "IT", "NL", "PL", "KR", "AU", "CA"};
 static const char *const queries[] = {
     "jay chou", "taylor swift", "jazz for work", "lo-fi beats",
-    "jay-z", "bach cello", "k-pop hits", "running mix"};
+    "jay-z",    "bach cello",   "k-pop hits",    "running mix"};
 static const char *const devices[] = {"android", "ios", "web", "desktop"};
 
 /* ~200-byte events: play 60%, skip 20%, like 8%, search 10%, pay 2%. */
@@ -96,9 +96,11 @@ static void make_msgs(bench_msg_t *msgs)
     for (i = 0; i < NMSGS; i++) {
         bench_msg_t *m = &msgs[i];
         unsigned r = (unsigned)(rnd() % 100);
-        const char *type = r < 60 ? types[0] : r < 80 ? types[1]
-                           : r < 88 ? types[2] : r < 98 ? types[3]
-                                                         : types[4];
+        const char *type = r < 60   ? types[0]
+                           : r < 80 ? types[1]
+                           : r < 88 ? types[2]
+                           : r < 98 ? types[3]
+                                    : types[4];
         unsigned uid = (unsigned)(rnd() % 1000000);
         unsigned song = (unsigned)(rnd() % NSONGS);
         const char *country = countries[rnd() % 20];
@@ -113,8 +115,7 @@ static void make_msgs(bench_msg_t *msgs)
                          "\"%s\",\"results\":%u,\"session\":\"%016llx\","
                          "\"app\":\"8.9.12\"}",
                          uid, queries[rnd() % 8], ts, device, country,
-                         (unsigned)(rnd() % 50),
-                         (unsigned long long)rnd());
+                         (unsigned)(rnd() % 50), (unsigned long long)rnd());
         else
             n = snprintf(m->value, sizeof(m->value),
                          "{\"type\":\"%s\",\"uid\":\"u%06u\",\"song\":"
@@ -124,8 +125,7 @@ static void make_msgs(bench_msg_t *msgs)
                          "\"app\":\"8.9.12\"%s}",
                          type, uid, song, ts, device, country,
                          120000 + (unsigned)(rnd() % 200000),
-                         (unsigned)(rnd() % 120000),
-                         (unsigned long long)rnd(),
+                         (unsigned)(rnd() % 120000), (unsigned long long)rnd(),
                          strcmp(type, "pay") == 0 ? ",\"amount\":9.99" : "");
         if (n < 0 || (size_t)n >= sizeof(m->value)) {
             fprintf(stderr, "rules-bench: event too long\n");
@@ -161,8 +161,8 @@ static void head(buf_t *b)
 static void route(buf_t *b, size_t *n, const char *name, const char *cond,
                   const char *to, const char *extra)
 {
-    put(b, "%s{\"name\":\"%s\",\"if\":%s,\"to\":\"%s\"%s}", *n ? "," : "",
-        name, cond, to, extra);
+    put(b, "%s{\"name\":\"%s\",\"if\":%s,\"to\":\"%s\"%s}", *n ? "," : "", name,
+        cond, to, extra);
     (*n)++;
 }
 
@@ -180,8 +180,9 @@ static char *mixed_rules(size_t nroutes)
          "\"gt\":5}]}",
          "billing.big", ""},
     };
-    size_t nspecial = nroutes / 20 < 3 ? 3 : nroutes / 20 > 12 ? 12
-                                                              : nroutes / 20;
+    size_t nspecial = nroutes / 20 < 3    ? 3
+                      : nroutes / 20 > 12 ? 12
+                                          : nroutes / 20;
     buf_t b = {NULL, 0, 0};
     char name[64], cond[512], to[64];
     size_t n = 0, i, k;
@@ -217,9 +218,9 @@ static char *mixed_rules(size_t nroutes)
             size_t o = (size_t)snprintf(cond, sizeof(cond),
                                         "{\"field\":\"/uid\",\"in\":[");
             for (k = 0; k < 8; k++)
-                o += (size_t)snprintf(cond + o, sizeof(cond) - o,
-                                      "%s\"u%06u\"", k ? "," : "",
-                                      (unsigned)(rnd() % 1000000));
+                o +=
+                    (size_t)snprintf(cond + o, sizeof(cond) - o, "%s\"u%06u\"",
+                                     k ? "," : "", (unsigned)(rnd() % 1000000));
             snprintf(cond + o, sizeof(cond) - o, "]}");
             snprintf(name, sizeof(name), "cohort-%zu", i);
             snprintf(to, sizeof(to), "cohort.%zu", i % 50);

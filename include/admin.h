@@ -1,5 +1,5 @@
 /* admin.h - the admin HTTP endpoint (libmicrohttpd): rules, health,
- * metrics, anomaly lookup (DESIGN section 6).
+ * metrics, anomaly lookup (README.md, "Admin API").
  *
  * The admin module only speaks HTTP: what each endpoint does is asked of
  * the callbacks in admin_ops_t, so it can be tested without Kafka. Requests
@@ -11,15 +11,19 @@
 
 #include "rules.h"
 
-#define ADMIN_DEFAULT_ADDR "127.0.0.1:8080"
-#define ADMIN_DEFAULT_BODY_MAX (8 * 1024 * 1024)
+#define ADMIN_DEFAULT_ADDR     "127.0.0.1:8080"
+#define ADMIN_DEFAULT_BODY_MAX 8388608 /* bytes (8 MiB): --admin-body-max */
+/* Content types of the replies. */
+#define ADMIN_TYPE_JSON    "application/json"
+#define ADMIN_TYPE_TEXT    "text/plain; charset=utf-8"
+#define ADMIN_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
 /* What a callback returns to be sent: a body (malloc'd, taken over by the
  * admin module) and its content type. */
 typedef struct admin_reply {
-    int status;             /* HTTP status */
-    const char *type;       /* static string, e.g. "application/json" */
-    char *body;             /* malloc'd, NUL-terminated; NULL = empty */
+    int status;       /* HTTP status */
+    const char *type; /* static string, e.g. "application/json" */
+    char *body;       /* malloc'd, NUL-terminated; NULL = empty */
 } admin_reply_t;
 
 /* The router behind the endpoints. Every callback may be called from
@@ -53,8 +57,7 @@ typedef struct admin admin_t;
  * ops is copied. Returns NULL with errstr set (e.g. "127.0.0.1:8080:
  * Address already in use"). */
 admin_t *admin_start(const char *addr, const char *token, size_t body_max,
-                     const admin_ops_t *ops, char *errstr,
-                     size_t errstr_size);
+                     const admin_ops_t *ops, char *errstr, size_t errstr_size);
 
 /* The port actually bound. */
 int admin_port(const admin_t *a);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ANOMALIES_PREVIEW 256   /* bytes of key and value kept */
+#define ANOMALIES_PREVIEW 256 /* bytes of key and value kept */
 
 typedef struct anomalies anomalies_t;
 
@@ -16,14 +16,14 @@ typedef struct anomalies anomalies_t;
 typedef struct anomalies_entry {
     const char *reason;
     const char *detail;
-    const char *route;          /* NULL when no route's action failed */
-    const char *topic;          /* source */
+    const char *route; /* NULL when no route's action failed */
+    const char *topic; /* source */
     int32_t partition;
     int64_t offset;
-    int64_t timestamp;          /* source timestamp, ms, -1 unknown */
-    const void *key;            /* NULL: null key */
+    int64_t timestamp; /* source timestamp, ms, -1 unknown */
+    const void *key;   /* NULL: null key */
     size_t key_len;
-    const void *value;          /* NULL: null value */
+    const void *value; /* NULL: null value */
     size_t value_len;
 } anomalies_entry_t;
 

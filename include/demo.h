@@ -9,10 +9,10 @@
 typedef struct demo demo_t;
 
 typedef struct demo_conf {
-    int brokers;            /* mock brokers (3) */
-    const char *topic;      /* source topic the generator writes to */
-    int partitions;         /* partitions of every created topic */
-    double rate;            /* events per second (0: as fast as possible) */
+    int brokers;               /* mock brokers (3) */
+    const char *topic;         /* source topic the generator writes to */
+    int partitions;            /* partitions of every created topic */
+    double rate;               /* events per second (0: as fast as possible) */
     const char *const *topics; /* other topics to create (destinations) */
     size_t ntopics;
     const char *type_topic_prefix; /* also create PREFIX<type> for every

@@ -1,5 +1,5 @@
-/* jsonscan.h - strict RFC 8259 JSON validator and flat tokenizer, with
- * compiled RFC 6901 JSON Pointers resolved against the last parsed text.
+/* jsonscan.h - strict RFC 8259 JSON validator and flat tokenizer, and the
+ * values of its tokens (JSON Pointers into them: jsonptr.h).
  *
  * Built for the per-message path: a jsonscan_t is created once and reused;
  * after its token buffer has grown to fit the largest document seen, parsing
@@ -29,18 +29,17 @@ typedef enum jsonscan_type {
  * An object's children are name, value, name, value...; an array's are its
  * elements. */
 typedef struct jsonscan_tok {
-    uint8_t type;       /* jsonscan_type_t */
-    uint8_t escaped;    /* STRING: the raw span holds at least one '\' */
-    uint32_t start;     /* byte offset of the span in the input; for a
-                         * STRING the span excludes the quotes, for an
-                         * OBJECT/ARRAY it includes the brackets */
-    uint32_t len;       /* span length in bytes */
-    uint32_t count;     /* OBJECT: members; ARRAY: elements; else 0 */
-    uint32_t next;      /* index of the token after this one's subtree */
+    uint8_t type;    /* jsonscan_type_t */
+    uint8_t escaped; /* STRING: the raw span holds at least one '\' */
+    uint32_t start;  /* byte offset of the span in the input; for a
+                      * STRING the span excludes the quotes, for an
+                      * OBJECT/ARRAY it includes the brackets */
+    uint32_t len;    /* span length in bytes */
+    uint32_t count;  /* OBJECT: members; ARRAY: elements; else 0 */
+    uint32_t next;   /* index of the token after this one's subtree */
 } jsonscan_tok_t;
 
 typedef struct jsonscan jsonscan_t;
-typedef struct jsonscan_ptr jsonscan_ptr_t;
 
 /* Create a scanner that rejects documents nested deeper than max_depth
  * (0 = JSONSCAN_DEFAULT_MAX_DEPTH). Returns NULL when out of memory. */
@@ -71,27 +70,6 @@ const jsonscan_tok_t *jsonscan_tokens(const jsonscan_t *js, size_t *n);
 /* The input buffer of the last successful parse. */
 const char *jsonscan_input(const jsonscan_t *js);
 
-/* Compile an RFC 6901 JSON Pointer: "" is the whole document, otherwise it
- * must start with '/'; "~0" is '~', "~1" is '/', any other '~' is an
- * error. On error NULL is returned and errstr says why, e.g.
- * "JSON Pointer must start with '/'". Caller frees with
- * jsonscan_ptr_destroy(). */
-jsonscan_ptr_t *jsonscan_ptr_compile(const char *ptr, char *errstr,
-                                     size_t errstr_size);
-
-/* Free a compiled pointer. Accepts NULL. */
-void jsonscan_ptr_destroy(jsonscan_ptr_t *p);
-
-/* The pointer's text as given to jsonscan_ptr_compile(). */
-const char *jsonscan_ptr_text(const jsonscan_ptr_t *p);
-
-/* Resolve p against the last successful parse: the token index, or -1 when
- * the document has no such value. Array indexes are decimal without
- * leading zeros ("-" never resolves). Object member names are compared
- * after unescaping; with duplicate names the last one wins. Allocates
- * nothing. */
-long jsonscan_get(const jsonscan_t *js, const jsonscan_ptr_t *p);
-
 /* 1 when STRING token t, unescaped, equals s[0..n), else 0 (also for a
  * token that is not a string). Allocates nothing. */
 int jsonscan_str_eq(const jsonscan_t *js, const jsonscan_tok_t *t,
@@ -104,7 +82,6 @@ ssize_t jsonscan_str_copy(const jsonscan_t *js, const jsonscan_tok_t *t,
 
 /* Convert NUMBER token t to a double (locale independent). Returns 0, or -1
  * when t is not a number. Values beyond double's range become +/-HUGE_VAL. */
-int jsonscan_number(const jsonscan_t *js, const jsonscan_tok_t *t,
-                    double *out);
+int jsonscan_number(const jsonscan_t *js, const jsonscan_tok_t *t, double *out);
 
 #endif

@@ -23,8 +23,7 @@ void metrics_destroy(metrics_t *m);
  * (0 to 2; NULL for none). Families render in declaration order. Returns
  * 0; -1 when out of memory or the name is taken. */
 int metrics_declare(metrics_t *m, const char *name, metrics_type_t type,
-                    const char *help, const char *label1,
-                    const char *label2);
+                    const char *help, const char *label1, const char *label2);
 
 /* Take or release the registry's lock around a series of updates (so a
  * reader sees them all or none). The update functions below require it. */
@@ -34,10 +33,10 @@ void metrics_unlock(metrics_t *m);
 /* Add v to (or set to v) the sample of family name with the given label
  * values (as many as declared; NULL for unused). Creates the sample at 0
  * first. Returns 0; -1 for an unknown family or out of memory. */
-int metrics_add(metrics_t *m, const char *name, const char *v1,
-                const char *v2, double v);
-int metrics_set(metrics_t *m, const char *name, const char *v1,
-                const char *v2, double v);
+int metrics_add(metrics_t *m, const char *name, const char *v1, const char *v2,
+                double v);
+int metrics_set(metrics_t *m, const char *name, const char *v1, const char *v2,
+                double v);
 
 /* Drop every sample of a gauge family (before setting the current ones,
  * e.g. the lag of the partitions assigned now). */

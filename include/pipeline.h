@@ -1,5 +1,5 @@
 /* pipeline.h - the router's data path: one consumer, the rule engine, one
- * producer, delivery reports, the offset trackers (DESIGN sections 4, 5).
+ * producer, delivery reports, the offset trackers (docs/design.md).
  *
  * pipeline_run() is the routing thread: it owns the Kafka handles, the
  * trackers and every in-flight message. Other threads talk to it only
@@ -17,12 +17,12 @@
 typedef struct pipeline pipeline_t;
 
 typedef struct pipeline_conf {
-    const char *brokers;          /* bootstrap.servers */
-    const char *group;            /* group.id */
-    const char *const *props;     /* "k=v" (both clients), "consumer.k=v",
-                                   * "producer.k=v" */
+    const char *brokers;      /* bootstrap.servers */
+    const char *group;        /* group.id */
+    const char *const *props; /* "k=v" (both clients), "consumer.k=v",
+                               * "producer.k=v" */
     size_t nprops;
-    const char *const *topics;    /* subscription; NULL: the rules' sources */
+    const char *const *topics; /* subscription; NULL: the rules' sources */
     size_t ntopics;
     int batch_size;               /* messages per consume batch */
     int connect_timeout_ms;       /* give up at start when no broker answers */
@@ -53,29 +53,32 @@ typedef struct pipeline_topic_stat {
 
 /* A consistent snapshot of the counters. */
 typedef struct pipeline_stats {
-    uint64_t consumed;            /* messages consumed */
-    uint64_t produced;            /* deliveries acknowledged (all topics,
-                                   * dead letter included) */
-    uint64_t dead_lettered;       /* dead letters acknowledged */
-    uint64_t dropped;             /* dropped by rule (unmatched "drop") */
-    uint64_t unmatched;           /* messages no route matched */
-    uint64_t produce_errors;      /* deliveries that failed permanently */
-    uint64_t inflight;            /* consumed, not yet wholly handled */
-    int64_t lag;                  /* consumer lag summed over partitions,
-                                   * -1 when unknown */
-    int assigned;                 /* assigned partitions */
-    int paused;                   /* partitions paused for backpressure or
-                                   * a stuck dead letter */
-    int stuck;                    /* partitions stuck on a failed dead
-                                   * letter */
-    uint64_t txn_commits;         /* exactly-once: transactions committed */
-    uint64_t txn_aborts;          /* ... and aborted (then replayed) */
-    int rules_version;            /* version of the running rules */
-    int running;                  /* pipeline_run() is routing */
-    char health[256];             /* "" when healthy, else the reason */
+    uint64_t consumed;       /* messages consumed */
+    uint64_t produced;       /* deliveries acknowledged (all topics,
+                              * dead letter included) */
+    uint64_t dead_lettered;  /* dead letters acknowledged */
+    uint64_t dropped;        /* dropped by rule (unmatched "drop") */
+    uint64_t unmatched;      /* messages no route matched */
+    uint64_t produce_errors; /* deliveries that failed permanently */
+    uint64_t inflight;       /* consumed, not yet wholly handled */
+    int64_t lag;             /* consumer lag summed over partitions,
+                              * -1 when unknown */
+    int assigned;            /* assigned partitions */
+    int paused;              /* partitions paused for backpressure or
+                              * a stuck dead letter */
+    int stuck;               /* partitions stuck on a failed dead
+                              * letter */
+    uint64_t txn_commits;    /* exactly-once: transactions committed */
+    uint64_t txn_aborts;     /* ... and aborted (then replayed) */
+    int rules_version;       /* version of the running rules */
+    int running;             /* pipeline_run() is routing */
+    char health[256];        /* "" when healthy, else the reason */
     /* Dead letters by reason, and produced by destination topic: the
      * first entries only (enough for a status line). */
-    struct { char reason[64]; uint64_t n; } reasons[16];
+    struct {
+        char reason[64];
+        uint64_t n;
+    } reasons[16];
     size_t nreasons;
     pipeline_topic_stat_t topics[32];
     size_t ntopics;

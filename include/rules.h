@@ -1,5 +1,5 @@
 /* rules.h - the routing rule engine: parse, validate and compile a JSON
- * rules file (../shared/DESIGN.md section 3), then evaluate one message
+ * rules file (docs/rules.md), then evaluate one message
  * against it and say what to do with it.
  *
  * Pure: no librdkafka, no HTTP, no threads, no globals. A compiled
@@ -30,35 +30,35 @@ typedef struct rules_error {
  * every pointer must stay valid during rules_eval() and for as long as the
  * result is used (keys of destinations may point into it). */
 typedef struct rules_msg {
-    const char *topic;      /* source topic, NUL-terminated */
-    int32_t partition;      /* source partition */
-    int64_t offset;         /* source offset */
-    int64_t timestamp;      /* ms since the epoch, -1 when unknown */
-    const void *key;        /* NULL: null key */
+    const char *topic; /* source topic, NUL-terminated */
+    int32_t partition; /* source partition */
+    int64_t offset;    /* source offset */
+    int64_t timestamp; /* ms since the epoch, -1 when unknown */
+    const void *key;   /* NULL: null key */
     size_t key_len;
-    const void *value;      /* NULL: null value (tombstone) */
+    const void *value; /* NULL: null value (tombstone) */
     size_t value_len;
     /* Header lookup: find the last header called name; on success set *val
      * (NULL for a null header value) and *len and return 0; return -1 when
      * there is no such header. NULL: the message has no headers. */
     int (*header)(void *opaque, const char *name, const void **val,
                   size_t *len);
-    void *header_opaque;    /* passed to header() */
+    void *header_opaque; /* passed to header() */
 } rules_msg_t;
 
 /* One destination the message must be produced to. */
 typedef struct rules_dest {
-    const char *topic;      /* NUL-terminated, valid until the next
-                             * rules_eval() with the same scratch */
-    const void *key;        /* key to produce with: the source key, or the
-                             * rewritten one (owned by the scratch); NULL
-                             * for a null key */
+    const char *topic; /* NUL-terminated, valid until the next
+                        * rules_eval() with the same scratch */
+    const void *key;   /* key to produce with: the source key, or the
+                        * rewritten one (owned by the scratch); NULL
+                        * for a null key */
     size_t key_len;
-    int32_t partition;      /* RULES_PARTITION_ANY, or the source partition
-                             * for "partition": "source" (the caller takes
-                             * it modulo the destination's partitions) */
-    int route;              /* index of the route, -1 for the "unmatched"
-                             * topic */
+    int32_t partition; /* RULES_PARTITION_ANY, or the source partition
+                        * for "partition": "source" (the caller takes
+                        * it modulo the destination's partitions) */
+    int route;         /* index of the route, -1 for the "unmatched"
+                        * topic */
 } rules_dest_t;
 
 /* What to do with one message. The message is wholly handled when every
@@ -66,19 +66,19 @@ typedef struct rules_dest {
  * dead-lettered once. No destination and no dead letter means: dropped by
  * rule (unmatched "drop"). */
 typedef struct rules_result {
-    const rules_dest_t *dests;  /* deduplicated by topic, in route order */
+    const rules_dest_t *dests; /* deduplicated by topic, in route order */
     size_t ndests;
-    int dead_letter;            /* 1: produce to the dead-letter topic */
-    const char *reason;         /* dead_letter: anomaly name,
-                                 * "bad_destination", "unmatched",
-                                 * "regex_limit" */
-    const char *detail;         /* dead_letter: human text, never NULL */
-    int route;                  /* dead_letter: index of the route whose
-                                 * action failed, or -1 */
-    int anomaly;                /* index of the anomaly that matched, -1 */
-    int unmatched;              /* 1 when no route matched */
-    const uint32_t *matched;    /* indexes of the routes that matched, in
-                                 * order (for metrics) */
+    int dead_letter;         /* 1: produce to the dead-letter topic */
+    const char *reason;      /* dead_letter: anomaly name,
+                              * "bad_destination", "unmatched",
+                              * "regex_limit" */
+    const char *detail;      /* dead_letter: human text, never NULL */
+    int route;               /* dead_letter: index of the route whose
+                              * action failed, or -1 */
+    int anomaly;             /* index of the anomaly that matched, -1 */
+    int unmatched;           /* 1 when no route matched */
+    const uint32_t *matched; /* indexes of the routes that matched, in
+                              * order (for metrics) */
     size_t nmatched;
 } rules_result_t;
 
@@ -116,7 +116,7 @@ rules_scratch_t *rules_scratch_create(void);
 /* Free scratch memory. Accepts NULL. */
 void rules_scratch_destroy(rules_scratch_t *sc);
 
-/* Evaluate msg against rs (DESIGN section 3): anomalies first, in order, the
+/* Evaluate msg against rs (docs/rules.md): anomalies first, in order, the
  * first match dead-letters the message; then every route whose condition
  * holds, in order, until a matching route with "stop"; each destination
  * topic at most once; no route matched: "unmatched" decides. A template

@@ -24,8 +24,7 @@ void tracker_destroy(tracker_t *tr);
  * already done: dropped by rule). *seq (if not NULL) gets the handle to pass
  * to tracker_done()/tracker_more(). Returns 0; -1 when offset is not greater
  * than the last registered one or when out of memory (nothing changes). */
-int tracker_add(tracker_t *tr, int64_t offset, unsigned actions,
-                uint64_t *seq);
+int tracker_add(tracker_t *tr, int64_t offset, unsigned actions, uint64_t *seq);
 
 /* Add n pending actions to a registered, not yet done entry (for example a
  * failed produce that is now being dead-lettered). Returns 0; -1 when seq is

@@ -1,6 +1,6 @@
-/* jsonscan.c - strict RFC 8259 JSON validator, flat tokenizer and RFC 6901
- * JSON Pointers, for the per-message path. */
-#include "jsonscan.h"
+/* jsonscan.c - strict RFC 8259 JSON validator and flat tokenizer, for the
+ * per-message path (the values of its tokens: jsonscan_val.c). */
+#include "jsonscan_int.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -8,39 +8,6 @@
 #include <string.h>
 
 #define JSONSCAN_INITIAL_TOKENS 64
-
-/* Significant digits kept when a long number is shortened before strtod:
- * the exact decimal form of a midpoint between two doubles never has more
- * than 767, so 800 digits plus one sticky digit round the same way. */
-#define JSONSCAN_NUM_DIGITS 800
-
-struct jsonscan {
-    size_t max_depth;     /* deepest nesting accepted */
-    uint32_t *stack;      /* token index of each open container */
-    jsonscan_tok_t *toks; /* token buffer, grown by doubling */
-    size_t cap;           /* entries allocated in toks */
-    size_t ntoks;         /* tokens of the last successful parse */
-    const char *buf;      /* input of the last successful parse, or NULL */
-    size_t len;           /* its length */
-    const char *err;      /* reason of the last failure */
-    size_t err_off;       /* its byte offset */
-    locale_t c_locale;    /* "C" locale for strtod_l() */
-    char err_buf[48];     /* formatted reasons (nesting depth) */
-};
-
-/* One reference token of a compiled pointer. */
-typedef struct ptr_seg {
-    const char *name; /* unescaped, into jsonscan_ptr.names */
-    size_t len;       /* its length */
-    long index;       /* its value as an array index, or -1 */
-} ptr_seg_t;
-
-struct jsonscan_ptr {
-    char *text;      /* the pointer as given */
-    char *names;     /* unescaped reference tokens, back to back */
-    ptr_seg_t *segs; /* the reference tokens, in order */
-    size_t nsegs;    /* their number (0 = whole document) */
-};
 
 /* Byte classes inside a string. */
 enum {
@@ -97,7 +64,7 @@ static const uint8_t ws_tab[256] = {
 };
 
 /* Hex digit value + 1; 0 for a non-hex byte. */
-static const uint8_t hex_tab[256] = {
+const uint8_t jsonscan_hex_tab[256] = {
     ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
     ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
     ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12,
@@ -105,15 +72,10 @@ static const uint8_t hex_tab[256] = {
 };
 
 /* The byte a one-character escape stands for; 'u' for \u; 0 = invalid. */
-static const uint8_t esc_tab[256] = {
+const uint8_t jsonscan_esc_tab[256] = {
     ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b', ['f'] = '\f',
     ['n'] = '\n', ['r'] = '\r',  ['t'] = '\t', ['u'] = 'u',
 };
-
-static inline int is_digit(uint8_t c)
-{
-    return (unsigned)(c - '0') < 10;
-}
 
 static inline size_t skip_ws(const uint8_t *b, size_t len, size_t p)
 {
@@ -180,18 +142,6 @@ static int grow(jsonscan_t *js)
     return 0;
 }
 
-/* The value of the four hex digits at b[0..4), or -1 when one is not a hex
- * digit. The caller checks that the four bytes exist. */
-static inline long hex4(const uint8_t *b)
-{
-    unsigned h0 = hex_tab[b[0]], h1 = hex_tab[b[1]];
-    unsigned h2 = hex_tab[b[2]], h3 = hex_tab[b[3]];
-
-    if (!h0 || !h1 || !h2 || !h3)
-        return -1;
-    return (long)((h0 - 1) << 12 | (h1 - 1) << 8 | (h2 - 1) << 4 | (h3 - 1));
-}
-
 /* Record a failure where a length is returned; always returns 0. */
 static size_t fail0(jsonscan_t *js, const char *why, size_t off)
 {
@@ -208,7 +158,7 @@ static size_t check_escape(jsonscan_t *js, const uint8_t *b, size_t len,
 
     if (len - p < 2)
         return fail0(js, "unterminated string", p);
-    switch (esc_tab[b[p + 1]]) {
+    switch (jsonscan_esc_tab[b[p + 1]]) {
     case 0:
         return fail0(js, "invalid escape in string", p);
     case 'u':
@@ -216,15 +166,16 @@ static size_t check_escape(jsonscan_t *js, const uint8_t *b, size_t len,
     default:
         return 2;
     }
-    cp = len - p >= 6 ? hex4(b + p + 2) : -1;
+    cp = len - p >= 6 ? jsonscan_hex4(b + p + 2) : -1;
     if (cp < 0)
         return fail0(js, "invalid \\u escape in string", p);
     if (cp < 0xD800 || cp > 0xDFFF)
         return 6;
     if (cp >= 0xDC00)
         return fail0(js, "lone surrogate in \\u escape", p);
-    lo = len - p >= 12 && b[p + 6] == '\\' && b[p + 7] == 'u' ? hex4(b + p + 8)
-                                                              : -1;
+    lo = len - p >= 12 && b[p + 6] == '\\' && b[p + 7] == 'u'
+             ? jsonscan_hex4(b + p + 8)
+             : -1;
     if (lo < 0xDC00 || lo > 0xDFFF)
         return fail0(js, "lone surrogate in \\u escape", p);
     return 12;
@@ -286,30 +237,30 @@ static size_t scan_number(jsonscan_t *js, const uint8_t *b, size_t len,
 {
     if (b[p] == '-')
         p++;
-    if (p >= len || !is_digit(b[p]))
+    if (p >= len || !jsonscan_is_digit(b[p]))
         return fail0(js, "expected a digit in number", p);
     if (b[p] == '0') {
         p++;
-        if (p < len && is_digit(b[p]))
+        if (p < len && jsonscan_is_digit(b[p]))
             return fail0(js, "leading zero in number", p - 1);
     } else {
-        while (p < len && is_digit(b[p]))
+        while (p < len && jsonscan_is_digit(b[p]))
             p++;
     }
     if (p < len && b[p] == '.') {
         p++;
-        if (p >= len || !is_digit(b[p]))
+        if (p >= len || !jsonscan_is_digit(b[p]))
             return fail0(js, "expected a digit after the decimal point", p);
-        while (p < len && is_digit(b[p]))
+        while (p < len && jsonscan_is_digit(b[p]))
             p++;
     }
     if (p < len && (b[p] == 'e' || b[p] == 'E')) {
         p++;
         if (p < len && (b[p] == '+' || b[p] == '-'))
             p++;
-        if (p >= len || !is_digit(b[p]))
+        if (p >= len || !jsonscan_is_digit(b[p]))
             return fail0(js, "expected a digit in the exponent", p);
-        while (p < len && is_digit(b[p]))
+        while (p < len && jsonscan_is_digit(b[p]))
             p++;
     }
     return p;
@@ -445,7 +396,7 @@ int jsonscan_parse(jsonscan_t *js, const char *buf, size_t len)
                     return -1;
                 continue;
             }
-        } else if (c == '-' || is_digit(c)) {
+        } else if (c == '-' || jsonscan_is_digit(c)) {
             t->type = JSONSCAN_NUMBER;
             t->start = (uint32_t)p;
             end = scan_number(js, b, len, p);
@@ -549,348 +500,4 @@ const jsonscan_tok_t *jsonscan_tokens(const jsonscan_t *js, size_t *n)
 const char *jsonscan_input(const jsonscan_t *js)
 {
     return js ? js->buf : NULL;
-}
-
-/* ---- JSON Pointers ---- */
-
-/* Set errstr, if there is room for it. */
-static void set_err(char *errstr, size_t errstr_size, const char *msg)
-{
-    if (errstr && errstr_size)
-        snprintf(errstr, errstr_size, "%s", msg);
-}
-
-/* The array index a reference token stands for, or -1: decimal digits
- * without a leading zero, small enough to be a token count. */
-static long seg_index(const char *s, size_t len)
-{
-    unsigned long v = 0;
-    size_t i;
-
-    if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (!is_digit((uint8_t)s[i]))
-            return -1;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v <= UINT32_MAX ? (long)v : -1;
-}
-
-jsonscan_ptr_t *jsonscan_ptr_compile(const char *ptr, char *errstr,
-                                     size_t errstr_size)
-{
-    jsonscan_ptr_t *jp = NULL;
-    size_t len, i, nsegs = 0;
-    char *w;
-
-    if (!ptr) {
-        set_err(errstr, errstr_size, "JSON Pointer is missing");
-        goto err;
-    }
-    if (ptr[0] != '\0' && ptr[0] != '/') {
-        set_err(errstr, errstr_size, "JSON Pointer must start with '/'");
-        goto err;
-    }
-    len = strlen(ptr);
-    for (i = 0; i < len; i++) {
-        if (ptr[i] == '/')
-            nsegs++;
-        else if (ptr[i] == '~' && ptr[i + 1] != '0' && ptr[i + 1] != '1') {
-            if (errstr && errstr_size)
-                snprintf(errstr, errstr_size,
-                         "JSON Pointer has an invalid escape at offset %zu "
-                         "('~' must be followed by '0' or '1')",
-                         i);
-            goto err;
-        }
-    }
-    jp = calloc(1, sizeof(*jp));
-    if (!jp)
-        goto oom;
-    jp->text = strdup(ptr);
-    jp->names = malloc(len + 1);
-    jp->segs = calloc(nsegs ? nsegs : 1, sizeof(*jp->segs));
-    if (!jp->text || !jp->names || !jp->segs)
-        goto oom;
-    w = jp->names;
-    for (i = 0; i < len;) {
-        ptr_seg_t *s = &jp->segs[jp->nsegs++];
-
-        i++; /* the '/' */
-        s->name = w;
-        for (; i < len && ptr[i] != '/'; i++) {
-            if (ptr[i] == '~') {
-                *w++ = ptr[i + 1] == '0' ? '~' : '/';
-                i++;
-            } else {
-                *w++ = ptr[i];
-            }
-        }
-        s->len = (size_t)(w - s->name);
-        s->index = seg_index(s->name, s->len);
-    }
-    return jp;
-oom:
-    set_err(errstr, errstr_size, "out of memory");
-err:
-    jsonscan_ptr_destroy(jp);
-    return NULL;
-}
-
-void jsonscan_ptr_destroy(jsonscan_ptr_t *p)
-{
-    if (!p)
-        return;
-    free(p->text);
-    free(p->names);
-    free(p->segs);
-    free(p);
-}
-
-const char *jsonscan_ptr_text(const jsonscan_ptr_t *p)
-{
-    return p ? p->text : NULL;
-}
-
-long jsonscan_get(const jsonscan_t *js, const jsonscan_ptr_t *p)
-{
-    const jsonscan_tok_t *toks;
-    size_t cur = 0, s, i, m;
-
-    if (!js || !p || !js->buf)
-        return -1;
-    toks = js->toks;
-    for (s = 0; s < p->nsegs; s++) {
-        const ptr_seg_t *seg = &p->segs[s];
-        const jsonscan_tok_t *t = &toks[cur];
-        long found = -1;
-
-        if (t->type == JSONSCAN_OBJECT) {
-            /* Every member is looked at: with duplicates the last wins. */
-            for (i = cur + 1, m = 0; m < t->count; m++) {
-                if (jsonscan_str_eq(js, &toks[i], seg->name, seg->len))
-                    found = (long)(i + 1);
-                i = toks[i + 1].next;
-            }
-            if (found < 0)
-                return -1;
-            cur = (size_t)found;
-        } else if (t->type == JSONSCAN_ARRAY) {
-            if (seg->index < 0 || (unsigned long)seg->index >= t->count)
-                return -1;
-            for (i = cur + 1, m = 0; m < (size_t)seg->index; m++)
-                i = toks[i].next;
-            cur = i;
-        } else {
-            return -1;
-        }
-    }
-    return (long)cur;
-}
-
-/* ---- Token values ---- */
-
-/* Decode the escape at r[*i] == '\\' (already validated) into out; advance
- * *i past it. Returns the number of bytes written (1 to 4). */
-static size_t unescape_one(const uint8_t *r, size_t *i, uint8_t out[4])
-{
-    unsigned long cp;
-    uint8_t e = esc_tab[r[*i + 1]];
-
-    if (e != 'u') {
-        out[0] = e;
-        *i += 2;
-        return 1;
-    }
-    cp = (unsigned long)hex4(r + *i + 2);
-    *i += 6;
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-        cp = 0x10000 + ((cp - 0xD800) << 10) +
-             ((unsigned long)hex4(r + *i + 2) - 0xDC00);
-        *i += 6;
-    }
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | cp >> 6);
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (uint8_t)(0xE0 | cp >> 12);
-        out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t)(0xF0 | cp >> 18);
-    out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* The raw bytes of token t when it is a STRING of the last parse. */
-static const uint8_t *str_raw(const jsonscan_t *js, const jsonscan_tok_t *t)
-{
-    if (!js || !t || !js->buf || t->type != JSONSCAN_STRING ||
-        t->start > js->len || t->len > js->len - t->start)
-        return NULL;
-    return (const uint8_t *)js->buf + t->start;
-}
-
-int jsonscan_str_eq(const jsonscan_t *js, const jsonscan_tok_t *t,
-                    const char *s, size_t n)
-{
-    const uint8_t *r = str_raw(js, t);
-    const uint8_t *u = (const uint8_t *)s;
-    uint8_t tmp[4];
-    size_t i = 0, j = 0, k;
-
-    if (!r || n > t->len || (n && !s))
-        return 0;
-    if (!t->escaped)
-        return n == t->len && (n == 0 || !memcmp(r, s, n));
-    while (i < t->len) {
-        if (r[i] != '\\') {
-            if (j >= n || r[i] != u[j])
-                return 0;
-            i++;
-            j++;
-            continue;
-        }
-        k = unescape_one(r, &i, tmp);
-        if (n - j < k || memcmp(tmp, u + j, k))
-            return 0;
-        j += k;
-    }
-    return j == n;
-}
-
-ssize_t jsonscan_str_copy(const jsonscan_t *js, const jsonscan_tok_t *t,
-                          char *out, size_t cap)
-{
-    const uint8_t *r = str_raw(js, t);
-    uint8_t tmp[4];
-    size_t i = 0, j = 0, k;
-
-    if (!r)
-        return -1;
-    if (!t->escaped) {
-        if (cap < t->len)
-            return -1;
-        if (t->len)
-            memcpy(out, r, t->len);
-        return (ssize_t)t->len;
-    }
-    while (i < t->len) {
-        if (r[i] != '\\') {
-            if (j >= cap)
-                return -1;
-            out[j++] = (char)r[i++];
-            continue;
-        }
-        k = unescape_one(r, &i, tmp);
-        if (cap - j < k)
-            return -1;
-        memcpy(out + j, tmp, k);
-        j += k;
-    }
-    return (ssize_t)j;
-}
-
-/* Exact powers of ten for the fast path. */
-static const double pow10_tab[] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-int jsonscan_number(const jsonscan_t *js, const jsonscan_tok_t *t, double *out)
-{
-    /* sign, digits, sticky digit, "e", sign, exponent, NUL */
-    char d[JSONSCAN_NUM_DIGITS + 32];
-    const uint8_t *s, *e;
-    uint64_t mant = 0;
-    long long dexp = 0, x = 0;
-    size_t nd = 0, sig = 0, w;
-    int neg, eneg = 0, sticky = 0;
-    double v;
-
-    if (!js || !t || !out || !js->buf || t->type != JSONSCAN_NUMBER ||
-        t->start > js->len || t->len > js->len - t->start || t->len == 0)
-        return -1;
-    s = (const uint8_t *)js->buf + t->start;
-    e = s + t->len;
-    neg = *s == '-';
-    if (neg)
-        s++;
-    d[nd++] = '-';
-    /* Significant digits into d (leading zeros dropped): value is
-     * d * 10^dexp, the tail beyond JSONSCAN_NUM_DIGITS summed up as a
-     * sticky '1'. mant is the same digits in binary; it is only used (by
-     * the fast path) when there are at most 15, so its wrap-around beyond
-     * 19 digits does not matter. */
-    for (; s < e && is_digit(*s); s++) {
-        if (sig == 0 && *s == '0')
-            continue;
-        if (sig < JSONSCAN_NUM_DIGITS) {
-            d[nd++] = (char)*s;
-            sig++;
-            mant = mant * 10 + (uint64_t)(*s - '0');
-        } else {
-            dexp++;
-            sticky |= *s != '0';
-        }
-    }
-    if (s < e && *s == '.') {
-        for (s++; s < e && is_digit(*s); s++) {
-            if (sig == 0 && *s == '0') {
-                dexp--;
-            } else if (sig < JSONSCAN_NUM_DIGITS) {
-                d[nd++] = (char)*s;
-                sig++;
-                mant = mant * 10 + (uint64_t)(*s - '0');
-                dexp--;
-            } else {
-                sticky |= *s != '0';
-            }
-        }
-    }
-    if (s < e && (*s == 'e' || *s == 'E')) {
-        s++;
-        if (s < e && (*s == '+' || *s == '-'))
-            eneg = *s++ == '-';
-        for (; s < e && is_digit(*s); s++)
-            if (x < 1000000000)
-                x = x * 10 + (*s - '0');
-        dexp += eneg ? -x : x;
-    }
-    if (sig == 0) {
-        *out = neg ? -0.0 : 0.0;
-        return 0;
-    }
-    /* Fast path: mantissa and power of ten both exact in a double, so one
-     * correctly rounded operation gives the correctly rounded result. */
-    if (sig <= 15 && dexp >= -22 && dexp <= 22) {
-        v = (double)mant;
-        v = dexp < 0 ? v / pow10_tab[-dexp] : v * pow10_tab[dexp];
-        *out = neg ? -v : v;
-        return 0;
-    }
-    if (sticky) {
-        d[nd++] = '1';
-        dexp--;
-    }
-    if (dexp > 100000)
-        dexp = 100000;
-    if (dexp < -100000)
-        dexp = -100000;
-    w = nd;
-    d[w++] = 'e';
-    snprintf(d + w, sizeof(d) - w, "%lld", dexp);
-    v = strtod_l(neg ? d : d + 1, NULL, js->c_locale);
-    *out = v;
-    return 0;
 }

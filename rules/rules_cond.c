@@ -11,10 +11,10 @@
 
 static const char *const subj_names[] = {
     NULL, "field", "key", "header", "topic", "partition", "value", "size"};
-static const char *const op_names[] = {
-    NULL, "eq", "ne", "in", "prefix", "regex", "lt", "le", "gt", "ge"};
-static const char *const alone_names[] = {
-    NULL, "all", "any", "not", "exists", "missing", "json"};
+static const char *const op_names[] = {NULL,    "eq", "ne", "in", "prefix",
+                                       "regex", "lt", "le", "gt", "ge"};
+static const char *const alone_names[] = {NULL,     "all",     "any", "not",
+                                          "exists", "missing", "json"};
 
 static int lookup(const char *const *names, size_t n, const char *k)
 {
@@ -35,19 +35,23 @@ static int compile_lit(rules_ctx_t *cx, const rules_cond_t *c, const char *op,
     switch (c->subj) {
     case SUBJ_FIELD:
         if (json_is_object(j) || json_is_array(j))
-            return rules_fail(cx, "%s takes a string, number, boolean or "
-                              "null", op);
+            return rules_fail(cx,
+                              "%s takes a string, number, boolean or "
+                              "null",
+                              op);
         break;
     case SUBJ_PARTITION:
     case SUBJ_SIZE:
         if (!json_is_number(j))
-            return rules_fail(cx, "%s takes a number here (%s is a number)",
-                              op, subj_names[c->subj]);
+            return rules_fail(cx, "%s takes a number here (%s is a number)", op,
+                              subj_names[c->subj]);
         break;
     default:
         if (!json_is_string(j))
-            return rules_fail(cx, "%s takes a string here (%s is compared "
-                              "as bytes)", op, subj_names[c->subj]);
+            return rules_fail(cx,
+                              "%s takes a string here (%s is compared "
+                              "as bytes)",
+                              op, subj_names[c->subj]);
         break;
     }
     if (json_is_string(j)) {
@@ -85,11 +89,10 @@ static int compile_regex(rules_ctx_t *cx, rules_cond_t *c, const json_t *j)
         return rules_fail(cx, "regex takes a string (a PCRE2 pattern)");
     /* UTF mode, but subjects that are not valid UTF-8 are matched too
      * (invalid sequences match nothing) instead of failing. */
-    c->re = pcre2_compile((PCRE2_SPTR)json_string_value(j),
-                          json_string_length(j),
-                          PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
-                              PCRE2_NEVER_BACKSLASH_C,
-                          &code, &off, NULL);
+    c->re = pcre2_compile(
+        (PCRE2_SPTR)json_string_value(j), json_string_length(j),
+        PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C, &code,
+        &off, NULL);
     if (c->re == NULL) {
         if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
             snprintf((char *)msg, sizeof(msg), "error %d", code);
@@ -117,8 +120,8 @@ static int compile_op(rules_ctx_t *cx, rules_cond_t *c, const char *op,
         for (i = 0; i < json_array_size(j); i++) {
             old = rules_path_push(cx, "[%zu]", i);
             c->nlits++;
-            if (compile_lit(cx, c, "in", json_array_get(j, i),
-                            &c->lits[i]) != 0)
+            if (compile_lit(cx, c, "in", json_array_get(j, i), &c->lits[i]) !=
+                0)
                 return -1;
             rules_path_pop(cx, old);
         }
@@ -164,8 +167,9 @@ static int compile_size(rules_ctx_t *cx, rules_cond_t *c, const json_t *j)
 
     if (!json_is_object(j) || json_object_size(j) != 1)
         return rules_fail(cx, "size takes one operator: {\"size\": "
-                          "{\"gt\": 65536}}");
-    json_object_foreach((json_t *)j, k, v) {
+                              "{\"gt\": 65536}}");
+    json_object_foreach((json_t *)j, k, v)
+    {
         op = lookup(op_names, NAMES(op_names), k);
         if (op == 0) {
             char esc[80];
@@ -191,15 +195,17 @@ static int compile_subject(rules_ctx_t *cx, rules_cond_t *c, const json_t *j)
     case SUBJ_HEADER:
         if (!json_is_string(j) || json_string_length(j) == 0)
             return rules_fail(cx, "must be a header name (a non-empty "
-                              "string)");
+                                  "string)");
         return rules_intern(cx, INTERN_HEADER, json_string_value(j),
                             json_string_length(j), &c->slot);
     case SUBJ_SIZE:
         return compile_size(cx, c, j);
     default:
         if (!json_is_true(j))
-            return rules_fail(cx, "must be true, as in {\"%s\": true, "
-                              "\"eq\": ...}", subj_names[c->subj]);
+            return rules_fail(cx,
+                              "must be true, as in {\"%s\": true, "
+                              "\"eq\": ...}",
+                              subj_names[c->subj]);
         return 0;
     }
 }
@@ -263,18 +269,22 @@ int rules_cond_compile(rules_ctx_t *cx, const json_t *j, rules_cond_t *c)
         return rules_fail(cx, "out of memory");
     if (!json_is_object(j))
         return rules_fail(cx, "a condition must be an object, e.g. "
-                          "{\"field\": \"/type\", \"eq\": \"play\"}");
+                              "{\"field\": \"/type\", \"eq\": \"play\"}");
     if (json_object_size(j) == 0)
         return rules_fail(cx, "empty condition");
-    json_object_foreach((json_t *)j, k, v) {
+    json_object_foreach((json_t *)j, k, v)
+    {
         if (lookup(subj_names, NAMES(subj_names), k)) {
             if (subj != NULL)
-                return rules_fail(cx, "two subjects \"%s\" and \"%s\" in "
-                                  "one condition (use \"all\")", subj, k);
+                return rules_fail(cx,
+                                  "two subjects \"%s\" and \"%s\" in "
+                                  "one condition (use \"all\")",
+                                  subj, k);
             subj = k, sv = v;
         } else if (lookup(op_names, NAMES(op_names), k)) {
             if (op != NULL)
-                return rules_fail(cx, "two operators \"%s\" and \"%s\" in "
+                return rules_fail(cx,
+                                  "two operators \"%s\" and \"%s\" in "
                                   "one condition (use \"all\" or \"any\")",
                                   op, k);
             op = k, ov = v;
@@ -292,8 +302,10 @@ int rules_cond_compile(rules_ctx_t *cx, const json_t *j, rules_cond_t *c)
         if (other == NULL)
             other = subj != NULL ? subj : op;
         if (other != NULL)
-            return rules_fail(cx, "\"%s\" cannot be combined with \"%s\" "
-                              "in one condition", alone, other);
+            return rules_fail(cx,
+                              "\"%s\" cannot be combined with \"%s\" "
+                              "in one condition",
+                              alone, other);
         old = rules_path_push(cx, ".%s", alone);
         rc = compile_alone(cx, c,
                            lookup(alone_names, NAMES(alone_names), alone), av);
@@ -301,16 +313,22 @@ int rules_cond_compile(rules_ctx_t *cx, const json_t *j, rules_cond_t *c)
         return rc;
     }
     if (subj == NULL)
-        return rules_fail(cx, "operator \"%s\" without a subject (field, key, "
-                          "header, topic, partition, value or size)", op);
+        return rules_fail(cx,
+                          "operator \"%s\" without a subject (field, key, "
+                          "header, topic, partition, value or size)",
+                          op);
     c->kind = COND_CMP;
     c->subj = (uint8_t)lookup(subj_names, NAMES(subj_names), subj);
     if (c->subj == SUBJ_SIZE && op != NULL)
-        return rules_fail(cx, "size takes its operator inside: {\"size\": "
-                          "{\"%s\": ...}}", op);
+        return rules_fail(cx,
+                          "size takes its operator inside: {\"size\": "
+                          "{\"%s\": ...}}",
+                          op);
     if (c->subj != SUBJ_SIZE && op == NULL)
-        return rules_fail(cx, "\"%s\" needs an operator (eq, ne, in, prefix, "
-                          "regex, lt, le, gt or ge)", subj);
+        return rules_fail(cx,
+                          "\"%s\" needs an operator (eq, ne, in, prefix, "
+                          "regex, lt, le, gt or ge)",
+                          subj);
     old = rules_path_push(cx, ".%s", subj);
     rc = compile_subject(cx, c, sv);
     rules_path_pop(cx, old);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
+
 /* ---- scratch ------------------------------------------------------------- */
 
 rules_scratch_t *rules_scratch_create(void)
@@ -59,41 +61,24 @@ void rules_scratch_destroy(rules_scratch_t *sc)
     free(sc);
 }
 
-/* Grow *arr to hold n elements of size, zeroing the new ones. */
-static int grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-    void **pa = arr;
-    char *na;
-
-    if (n <= *cap)
-        return 0;
-    na = realloc(*pa, n * size);
-    if (na == NULL)
-        return -1;
-    memset(na + *cap * size, 0, (n - *cap) * size);
-    *pa = na;
-    *cap = n;
-    return 0;
-}
-
 /* Make room for everything rs can need; allocates only when sc grows. */
 static int scratch_fit(rules_scratch_t *sc, const rules_set_t *rs)
 {
     /* dests and dtmp share dests_cap: it moves once both have grown. */
     size_t dcap = sc->dests_cap, tcap = sc->dests_cap;
 
-    if (grow(&sc->pc, &sc->pc_cap, rs->nptrs, sizeof(*sc->pc)) != 0 ||
-        grow(&sc->hc, &sc->hc_cap, rs->nheaders, sizeof(*sc->hc)) != 0 ||
-        grow(&sc->tseen, &sc->tseen_cap, rs->ntopics,
-             sizeof(*sc->tseen)) != 0 ||
-        grow(&sc->matched, &sc->matched_cap, rs->nroutes,
-             sizeof(*sc->matched)) != 0 ||
-        grow(&sc->cur, &sc->cur_cap, rs->nislots + 1,
-             sizeof(*sc->cur)) != 0 ||
-        grow(&sc->ones, &sc->ones_cap, rs->nislots + 1,
-             sizeof(*sc->ones)) != 0 ||
-        grow(&sc->dests, &dcap, rs->max_dests, sizeof(*sc->dests)) != 0 ||
-        grow(&sc->dtmp, &tcap, rs->max_dests, sizeof(*sc->dtmp)) != 0)
+    if (mem_grow(&sc->pc, &sc->pc_cap, rs->nptrs, sizeof(*sc->pc)) != 0 ||
+        mem_grow(&sc->hc, &sc->hc_cap, rs->nheaders, sizeof(*sc->hc)) != 0 ||
+        mem_grow(&sc->tseen, &sc->tseen_cap, rs->ntopics, sizeof(*sc->tseen)) !=
+            0 ||
+        mem_grow(&sc->matched, &sc->matched_cap, rs->nroutes,
+                 sizeof(*sc->matched)) != 0 ||
+        mem_grow(&sc->cur, &sc->cur_cap, rs->nislots + 1, sizeof(*sc->cur)) !=
+            0 ||
+        mem_grow(&sc->ones, &sc->ones_cap, rs->nislots + 1,
+                 sizeof(*sc->ones)) != 0 ||
+        mem_grow(&sc->dests, &dcap, rs->max_dests, sizeof(*sc->dests)) != 0 ||
+        mem_grow(&sc->dtmp, &tcap, rs->max_dests, sizeof(*sc->dtmp)) != 0)
         return -1;
     sc->dests_cap = dcap;
     /* A new stamp for the caches; on wrap-around forget every stamp. */
@@ -145,8 +130,8 @@ static rules_dest_t *dest_add(rules_scratch_t *sc, const rules_route_t *r,
     memset(t, 0, sizeof(*t));
     d->topic = NULL;
     d->route = route;
-    d->partition = r != NULL && r->part_source ? m->partition
-                                               : RULES_PARTITION_ANY;
+    d->partition =
+        r != NULL && r->part_source ? m->partition : RULES_PARTITION_ANY;
     d->key = m->key;
     d->key_len = m->key_len;
     t->karena = (uint8_t)karena;
@@ -155,8 +140,7 @@ static rules_dest_t *dest_add(rules_scratch_t *sc, const rules_route_t *r,
 }
 
 /* Apply the actions of matched route r (index ri). -1: out of memory. */
-static int route_apply(const rules_route_t *r, uint32_t ri,
-                       rules_scratch_t *sc)
+static int route_apply(const rules_route_t *r, uint32_t ri, rules_scratch_t *sc)
 {
     size_t koff = 0, klen = 0, off, len, i;
     int rc;
@@ -362,8 +346,8 @@ static void limit_result(rules_scratch_t *sc, int route)
     res->route = route;
     res->anomaly = -1;
     res->unmatched = 0;
-    snprintf(sc->detail, sizeof(sc->detail), "%s.regex: %s",
-             sc->limit->path, what);
+    snprintf(sc->detail, sizeof(sc->detail), "%s.regex: %s", sc->limit->path,
+             what);
 }
 
 /* "the value is not JSON: <why> at offset N" */
@@ -381,8 +365,7 @@ static void json_why(rules_scratch_t *sc, char *out, size_t cap)
              why != NULL ? why : "invalid", off);
 }
 
-static void anomaly_result(const rules_set_t *rs, rules_scratch_t *sc,
-                           size_t i)
+static void anomaly_result(const rules_set_t *rs, rules_scratch_t *sc, size_t i)
 {
     const rules_anomaly_t *a = &rs->anomalies[i];
     const rules_cond_t *c = &a->cond;
@@ -392,11 +375,11 @@ static void anomaly_result(const rules_set_t *rs, rules_scratch_t *sc,
 
     if (c->kind == COND_MISSING)
         snprintf(what, sizeof(what), "%s is missing%s",
-                 jsonscan_ptr_text(rs->ptrs[c->slot]),
+                 jsonptr_text(rs->ptrs[c->slot]),
                  sc->json == 1 ? "" : " (the value is not JSON)");
     else if (c->kind == COND_EXISTS)
         snprintf(what, sizeof(what), "%s exists",
-                 jsonscan_ptr_text(rs->ptrs[c->slot]));
+                 jsonptr_text(rs->ptrs[c->slot]));
     else if ((c->kind == COND_JSON && !c->want) ||
              (c->kind == COND_NOT && c->kids[0].kind == COND_JSON &&
               c->kids[0].want))

@@ -11,12 +11,13 @@
 
 #include <jansson.h>
 
+#include "jsonptr.h"
 #include "jsonscan.h"
 #include "rules.h"
 
 /* PCRE2 limits on every match (the JIT uses the match limit only). */
-#define RULES_MATCH_LIMIT 100000
-#define RULES_DEPTH_LIMIT 10000
+#define RULES_MATCH_LIMIT   100000
+#define RULES_DEPTH_LIMIT   10000
 #define RULES_JIT_STACK_MAX (1024 * 1024)
 
 /* Longest topic name Kafka accepts. */
@@ -59,8 +60,7 @@ int rules_map_put(rules_map_t *m, uint32_t tag, const void *key, size_t len,
 
 /* The value of (tag, key) whose hash is h, or NULL. Allocates nothing. */
 const rules_map_ent_t *rules_map_get(const rules_map_t *m, uint64_t h,
-                                     uint32_t tag, const void *key,
-                                     size_t len);
+                                     uint32_t tag, const void *key, size_t len);
 
 /* Free the map's memory; the map is empty afterwards. */
 void rules_map_free(rules_map_t *m);
@@ -109,18 +109,18 @@ enum rules_op {
 };
 
 typedef struct rules_cond {
-    uint8_t kind;             /* enum rules_cond_kind */
-    uint8_t subj;             /* COND_CMP: enum rules_subj */
-    uint8_t op;               /* COND_CMP: enum rules_op */
-    uint8_t want;             /* COND_JSON: 1 for "json": true */
-    uint32_t slot;            /* FIELD, EXISTS, MISSING: pointer slot;
-                               * HEADER: header slot */
-    uint32_t nkids;           /* ALL, ANY: count; NOT: 1 */
-    uint32_t nlits;           /* operands: 1, or the "in" list */
-    struct rules_cond *kids;  /* owned array of nkids */
-    rules_lit_t *lits;        /* owned array of nlits */
-    pcre2_code *re;           /* OP_REGEX: compiled, JIT when possible */
-    char *path;               /* where it is, "routes[2].if.all[0]" */
+    uint8_t kind;            /* enum rules_cond_kind */
+    uint8_t subj;            /* COND_CMP: enum rules_subj */
+    uint8_t op;              /* COND_CMP: enum rules_op */
+    uint8_t want;            /* COND_JSON: 1 for "json": true */
+    uint32_t slot;           /* FIELD, EXISTS, MISSING: pointer slot;
+                              * HEADER: header slot */
+    uint32_t nkids;          /* ALL, ANY: count; NOT: 1 */
+    uint32_t nlits;          /* operands: 1, or the "in" list */
+    struct rules_cond *kids; /* owned array of nkids */
+    rules_lit_t *lits;       /* owned array of nlits */
+    pcre2_code *re;          /* OP_REGEX: compiled, JIT when possible */
+    char *path;              /* where it is, "routes[2].if.all[0]" */
 } rules_cond_t;
 
 enum rules_tvar {
@@ -133,7 +133,7 @@ enum rules_tvar {
 };
 
 typedef struct rules_tpart {
-    uint8_t kind; /* enum rules_tvar */
+    uint8_t kind;  /* enum rules_tvar */
     uint32_t slot; /* TV_PTR: pointer slot; TV_HEADER: header slot */
     uint32_t len;  /* length of text */
     char *text;    /* TV_LIT: the bytes; else "${...}" as written */
@@ -141,9 +141,9 @@ typedef struct rules_tpart {
 
 /* A "to" or "key" string, split into literal parts and variables. */
 typedef struct rules_tmpl {
-    uint32_t topic;       /* literal topic: its index in rs->topics;
-                           * UINT32_MAX when the template has variables */
-    uint8_t is_topic;     /* the result must be a valid topic name */
+    uint32_t topic;   /* literal topic: its index in rs->topics;
+                       * UINT32_MAX when the template has variables */
+    uint8_t is_topic; /* the result must be a valid topic name */
     uint32_t nparts;
     size_t len;           /* length of the template as written */
     const char *name;     /* literal topic: rs->topics[topic] */
@@ -152,17 +152,17 @@ typedef struct rules_tmpl {
 } rules_tmpl_t;
 
 typedef struct rules_route { /* the fields used per message first */
-    uint8_t indexed;       /* reached through rs->index, not rs->plain */
-    uint8_t stop;          /* "stop": true */
-    uint8_t part_source;   /* "partition": "source" */
+    uint8_t indexed;         /* reached through rs->index, not rs->plain */
+    uint8_t stop;            /* "stop": true */
+    uint8_t part_source;     /* "partition": "source" */
     uint32_t nto;
     uint32_t nrest;
-    rules_tmpl_t *to;      /* array of nto, at least one: &to1 or owned */
-    rules_tmpl_t *key;     /* owned, NULL: keep the source key */
+    rules_tmpl_t *to;         /* array of nto, at least one: &to1 or owned */
+    rules_tmpl_t *key;        /* owned, NULL: keep the source key */
     const rules_cond_t *rest; /* indexed: conditions left to check (kids
                                * after the first of an "all"), in cond */
-    rules_tmpl_t to1;      /* "to" when it names one topic */
-    rules_cond_t cond;     /* "if" */
+    rules_tmpl_t to1;         /* "to" when it names one topic */
+    rules_cond_t cond;        /* "if" */
     char *name;
 } rules_route_t;
 
@@ -197,41 +197,41 @@ typedef struct rules_top {
 #define RULES_TOP_LINEAR 16
 
 /* Buckets of rs->top_hint, by name length and first byte. */
-#define RULES_TOP_HINTS 64
-#define RULES_TOP_HINT(len, c0) (((len) * 7u + (c0)) & (RULES_TOP_HINTS - 1))
-#define RULES_TOP_SEVERAL 255
+#define RULES_TOP_HINTS         64
+#define RULES_TOP_HINT(len, c0) (((len)*7u + (c0)) & (RULES_TOP_HINTS - 1))
+#define RULES_TOP_SEVERAL       255
 
 struct rules_set {
-    char **sources;            /* owned strings */
+    char **sources; /* owned strings */
     size_t nsources;
-    char *dead_letter;         /* owned, NULL when none */
-    uint8_t unmatched;         /* enum rules_unmatched */
-    uint32_t unmatched_topic;  /* UNM_TOPIC: index in topics */
+    char *dead_letter;        /* owned, NULL when none */
+    uint8_t unmatched;        /* enum rules_unmatched */
+    uint32_t unmatched_topic; /* UNM_TOPIC: index in topics */
     rules_anomaly_t *anomalies;
     size_t nanomalies;
     rules_route_t *routes;
     size_t nroutes;
-    jsonscan_ptr_t **ptrs;     /* distinct JSON Pointers (slots), owned */
+    jsonptr_t **ptrs; /* distinct JSON Pointers (slots), owned */
     size_t nptrs;
-    uint8_t *ptr_top;          /* per slot: 1 when it is in tops */
-    rules_top_t *tops;         /* the one-segment pointers */
+    uint8_t *ptr_top;  /* per slot: 1 when it is in tops */
+    rules_top_t *tops; /* the one-segment pointers */
     size_t ntops;
-    rules_map_t top_map;       /* name -> index in tops (many tops only) */
+    rules_map_t top_map; /* name -> index in tops (many tops only) */
     uint8_t top_hint[RULES_TOP_HINTS]; /* per bucket: 0 no top, k + 1 only
                                         * tops[k], RULES_TOP_SEVERAL */
-    char **headers;            /* distinct header names (slots), owned */
+    char **headers; /* distinct header names (slots), owned */
     size_t nheaders;
-    char **topics;             /* literal topics, deduplicated, owned */
+    char **topics; /* literal topics, deduplicated, owned */
     size_t ntopics;
-    size_t max_dests;          /* most destinations one message can get */
+    size_t max_dests; /* most destinations one message can get */
     /* The index: key (tag = pointer slot << 3 | literal type, literal
      * bytes or the double) -> index into ilists. */
     rules_map_t index;
     rules_ilist_t *ilists;
     size_t nilists;
-    uint32_t *islots;          /* pointer slots that have indexed routes */
+    uint32_t *islots; /* pointer slots that have indexed routes */
     size_t nislots;
-    uint32_t *plain;           /* routes not indexed, ascending */
+    uint32_t *plain; /* routes not indexed, ascending */
     size_t nplain;
 };
 
@@ -239,12 +239,12 @@ struct rules_set {
 typedef struct rules_ctx {
     rules_set_t *rs;
     rules_error_t *err;
-    char path[256];      /* the place being compiled */
-    rules_map_t ptr_map; /* pointer text -> slot */
-    rules_map_t hdr_map; /* header name -> slot */
-    rules_map_t top_map; /* literal topic -> index */
+    char path[256];                   /* the place being compiled */
+    rules_map_t ptr_map;              /* pointer text -> slot */
+    rules_map_t hdr_map;              /* header name -> slot */
+    rules_map_t top_map;              /* literal topic -> index */
     size_t ptr_cap, hdr_cap, top_cap; /* room in rs->ptrs, headers, topics */
-    int needs_dl;        /* a reason to need "dead_letter" was seen */
+    int needs_dl; /* a reason to need "dead_letter" was seen */
     char needs_dl_why[320];
 } rules_ctx_t;
 
@@ -258,8 +258,8 @@ typedef struct rules_pcache {
 } rules_pcache_t;
 
 typedef struct rules_hcache {
-    uint32_t gen;    /* == sc->gen: found/val/len are this message's */
-    int found;       /* 1: present with a non-null value */
+    uint32_t gen; /* == sc->gen: found/val/len are this message's */
+    int found;    /* 1: present with a non-null value */
     const void *val;
     size_t len;
 } rules_hcache_t;
@@ -276,40 +276,40 @@ typedef struct rules_cursor {
 } rules_cursor_t;
 
 struct rules_scratch {
-    uint32_t gen;               /* this message's stamp for the caches */
-    const rules_set_t *rs;      /* the message being evaluated: rule set */
-    const rules_msg_t *msg;     /* and message */
+    uint32_t gen;           /* this message's stamp for the caches */
+    const rules_set_t *rs;  /* the message being evaluated: rule set */
+    const rules_msg_t *msg; /* and message */
     jsonscan_t *js;
-    int json;                   /* 0: not parsed yet, 1: valid, -1: not */
-    pcre2_match_data *md;       /* one pair, shared by every pattern */
-    pcre2_match_context *mc;    /* match and depth limits, JIT stack */
+    int json;                /* 0: not parsed yet, 1: valid, -1: not */
+    pcre2_match_data *md;    /* one pair, shared by every pattern */
+    pcre2_match_context *mc; /* match and depth limits, JIT stack */
     pcre2_jit_stack *jit;
-    locale_t cloc;              /* "C" numbers for strtod_l() */
-    const rules_cond_t *limit;  /* the regex that hit a limit */
-    int limit_rc;               /* and the PCRE2 error */
-    rules_pcache_t *pc;         /* per pointer slot */
+    locale_t cloc;             /* "C" numbers for strtod_l() */
+    const rules_cond_t *limit; /* the regex that hit a limit */
+    int limit_rc;              /* and the PCRE2 error */
+    rules_pcache_t *pc;        /* per pointer slot */
     size_t pc_cap;
-    rules_hcache_t *hc;         /* per header slot */
+    rules_hcache_t *hc; /* per header slot */
     size_t hc_cap;
-    uint32_t *tseen;            /* per literal topic: gen when produced */
+    uint32_t *tseen; /* per literal topic: gen when produced */
     size_t tseen_cap;
     rules_dest_t *dests;
-    rules_dtmp_t *dtmp;         /* parallel to dests */
+    rules_dtmp_t *dtmp; /* parallel to dests */
     size_t dests_cap;
-    size_t ntdests;             /* destinations with templated topics */
+    size_t ntdests; /* destinations with templated topics */
     uint32_t *matched;
     size_t matched_cap;
-    rules_cursor_t *cur;        /* index merge */
+    rules_cursor_t *cur; /* index merge */
     size_t cur_cap;
-    uint32_t *ones;             /* routes of RULES_INDEX_ONE keys */
+    uint32_t *ones; /* routes of RULES_INDEX_ONE keys */
     size_t ones_cap;
-    char *arena;                /* resolved templates of this message */
+    char *arena; /* resolved templates of this message */
     size_t arena_len, arena_cap;
-    char *ubuf;                 /* an unescaped JSON string */
+    char *ubuf; /* an unescaped JSON string */
     size_t ubuf_cap;
-    int oom;                    /* an allocation failed during this message */
-    char detail[512];           /* the result's detail */
-    char tdetail[512];          /* why the last template failed */
+    int oom;           /* an allocation failed during this message */
+    char detail[512];  /* the result's detail */
+    char tdetail[512]; /* why the last template failed */
     rules_result_t res;
 };
 
@@ -320,6 +320,9 @@ struct rules_scratch {
 /* rules_load() with flags (RULES_LOAD_NO_INDEX). */
 rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
                            unsigned flags);
+
+/* rules_ctx.c */
+
 /* Record "<path>: <message>" as the load error (the first one wins);
  * returns -1. */
 int rules_fail(rules_ctx_t *cx, const char *fmt, ...)
@@ -336,9 +339,20 @@ void rules_need_dl(rules_ctx_t *cx, const char *why);
 size_t rules_path_push(rules_ctx_t *cx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rules_path_pop(rules_ctx_t *cx, size_t old);
+
+/* rules_escape.c */
+
+/* s[0..n) for a message: printable ASCII kept, other bytes, '"' and '\'
+ * as \xHH, cut with "..." to fit out[0..cap). Can't fail. */
+void rules_escape(char *out, size_t cap, const char *s, size_t n);
+
+/* rules_topic.c (and rules_topic_valid(), rules.h) */
+
 /* 0 when s[0..n) is a valid literal topic name, else -1 with the error
  * recorded ("a b" is not a valid topic name...). */
 int rules_topic_check(rules_ctx_t *cx, const char *s, size_t n);
+/* 1 when c may appear in a topic name. */
+int rules_topic_char(unsigned char c);
 
 /* rules_set.c */
 
@@ -346,8 +360,6 @@ int rules_topic_check(rules_ctx_t *cx, const char *s, size_t n);
  * the one-segment pointer table. -1 when out of memory. */
 int rules_index_build(rules_set_t *rs, unsigned flags);
 int rules_tops_build(rules_set_t *rs);
-/* 1 when c may appear in a topic name. */
-int rules_topic_char(unsigned char c);
 
 /* rules_cond.c */
 
@@ -382,19 +394,19 @@ int rules_header(rules_scratch_t *sc, uint32_t slot, const void **val,
 /* Compile template s[0..n) at the current path into t (zeroed by the
  * caller; a literal topic is validated and interned). -1 with the error
  * recorded. */
-int rules_tmpl_compile(rules_ctx_t *cx, const char *s, size_t n,
-                       int is_topic, rules_tmpl_t *t);
+int rules_tmpl_compile(rules_ctx_t *cx, const char *s, size_t n, int is_topic,
+                       rules_tmpl_t *t);
 /* Free what t owns. Accepts NULL and half-built templates. */
 void rules_tmpl_free(rules_tmpl_t *t);
+
+/* rules_expand.c */
+
 /* Fill t in for the message into the arena at *off, *len bytes. 0; 1 when
  * it cannot be filled or is no valid topic (sc->tdetail says why); -1
  * when out of memory. */
-int rules_tmpl_expand(const rules_tmpl_t *t, rules_scratch_t *sc,
-                      size_t *off, size_t *len);
+int rules_tmpl_expand(const rules_tmpl_t *t, rules_scratch_t *sc, size_t *off,
+                      size_t *len);
 /* Append s[0..n) to the scratch arena; -1 when out of memory. */
 int rules_arena_put(rules_scratch_t *sc, const void *s, size_t n);
-/* s[0..n) for a message: printable ASCII kept, other bytes, '"' and '\'
- * as \xHH, cut with "..." to fit out[0..cap). */
-void rules_escape(char *out, size_t cap, const char *s, size_t n);
 
 #endif

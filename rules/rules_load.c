@@ -7,131 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- errors and paths ---------------------------------------------------- */
-
-int rules_fail(rules_ctx_t *cx, const char *fmt, ...)
-{
-    char text[240];
-    va_list ap;
-
-    if (cx->err->msg[0] != '\0')
-        return -1; /* the first error is the one reported */
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (cx->path[0] != '\0')
-        snprintf(cx->err->msg, sizeof(cx->err->msg), "%s: %s", cx->path,
-                 text);
-    else
-        snprintf(cx->err->msg, sizeof(cx->err->msg), "%s", text);
-    if (cx->err->msg[0] == '\0') /* never report an empty message */
-        snprintf(cx->err->msg, sizeof(cx->err->msg), "invalid rules");
-    return -1;
-}
-
-size_t rules_path_push(rules_ctx_t *cx, const char *fmt, ...)
-{
-    size_t old = strlen(cx->path);
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cx->path + old, sizeof(cx->path) - old, fmt, ap);
-    va_end(ap);
-    return old;
-}
-
-void rules_path_pop(rules_ctx_t *cx, size_t old)
-{
-    cx->path[old] = '\0';
-}
-
-void rules_need_dl(rules_ctx_t *cx, const char *why)
-{
-    if (cx->needs_dl)
-        return;
-    cx->needs_dl = 1;
-    snprintf(cx->needs_dl_why, sizeof(cx->needs_dl_why), "%s %s", cx->path,
-             why);
-}
-
-/* ---- interning ----------------------------------------------------------- */
-
-static int grow_ptrs(void **arr, size_t *cap, size_t n, size_t size)
-{
-    void *na;
-    size_t ncap;
-
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? *cap * 2 : 8;
-    na = realloc(*arr, ncap * size);
-    if (na == NULL)
-        return -1;
-    *arr = na;
-    *cap = ncap;
-    return 0;
-}
-
-int rules_intern(rules_ctx_t *cx, int kind, const char *s, size_t n,
-                 uint32_t *slot)
-{
-    rules_set_t *rs = cx->rs;
-    rules_map_t *m;
-    size_t *count, *cap;
-    void **arr;
-    char *copy = NULL, errstr[200];
-    jsonscan_ptr_t *p = NULL;
-    int rc;
-
-    switch (kind) {
-    case INTERN_PTR:
-        m = &cx->ptr_map, count = &rs->nptrs, cap = &cx->ptr_cap;
-        arr = (void **)&rs->ptrs;
-        break;
-    case INTERN_HEADER:
-        m = &cx->hdr_map, count = &rs->nheaders, cap = &cx->hdr_cap;
-        arr = (void **)&rs->headers;
-        break;
-    default:
-        m = &cx->top_map, count = &rs->ntopics, cap = &cx->top_cap;
-        arr = (void **)&rs->topics;
-        break;
-    }
-    rc = rules_map_put(m, 0, s, n, (uint32_t)*count, slot);
-    if (rc == 0)
-        return 0;
-    if (rc < 0)
-        return rules_fail(cx, "out of memory");
-    /* New: compile or copy it, then keep it at index *count. */
-    *slot = (uint32_t)*count;
-    copy = malloc(n + 1);
-    if (copy == NULL)
-        goto oom;
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    if (kind == INTERN_PTR) {
-        p = jsonscan_ptr_compile(copy, errstr, sizeof(errstr));
-        free(copy);
-        copy = NULL;
-        if (p == NULL)
-            return rules_fail(cx, "%s", errstr);
-    }
-    if (grow_ptrs(arr, cap, *count, sizeof(void *)) != 0)
-        goto oom;
-    if (kind == INTERN_PTR)
-        rs->ptrs[*count] = p;
-    else if (kind == INTERN_HEADER)
-        rs->headers[*count] = copy;
-    else
-        rs->topics[*count] = copy;
-    (*count)++;
-    return 0;
-oom:
-    free(copy);
-    jsonscan_ptr_destroy(p);
-    return rules_fail(cx, "out of memory");
-}
-
 /* ---- small validators ---------------------------------------------------- */
 
 /* Reject every key of object j not in the NULL-terminated list. */
@@ -142,7 +17,8 @@ static int check_keys(rules_ctx_t *cx, const json_t *j,
     json_t *v;
     size_t i;
 
-    json_object_foreach((json_t *)j, k, v) {
+    json_object_foreach((json_t *)j, k, v)
+    {
         for (i = 0; known[i] != NULL; i++)
             if (strcmp(k, known[i]) == 0)
                 break;
@@ -153,17 +29,6 @@ static int check_keys(rules_ctx_t *cx, const json_t *j,
         }
     }
     return 0;
-}
-
-int rules_topic_check(rules_ctx_t *cx, const char *s, size_t n)
-{
-    char esc[300];
-
-    if (rules_topic_valid(s, n))
-        return 0;
-    rules_escape(esc, sizeof(esc), s, n);
-    return rules_fail(cx, "\"%s\" is not a valid topic name (1..249 of "
-                      "[a-zA-Z0-9._-], not \".\" or \"..\")", esc);
 }
 
 /* The "topic" of {"topic": name} object j, a valid topic name; NULL with
@@ -253,8 +118,11 @@ static int load_sources(rules_ctx_t *cx, const json_t *j)
         put = rules_map_put(&seen, 0, s, n, 0, NULL);
         if (put <= 0) {
             rules_escape(esc, sizeof(esc), s, n);
-            rules_fail(cx, put < 0 ? "out of memory" : "duplicate source "
-                       "\"%s\"", esc);
+            rules_fail(cx,
+                       put < 0 ? "out of memory"
+                               : "duplicate source "
+                                 "\"%s\"",
+                       esc);
             goto out;
         }
         rs->sources[i] = strdup(s);
@@ -292,15 +160,14 @@ static int check_unmatched(rules_ctx_t *cx, const json_t *j)
         cx->rs->unmatched = UNM_DROP;
         return 0;
     }
-    if (json_is_string(j) &&
-        strcmp(json_string_value(j), "dead_letter") == 0) {
+    if (json_is_string(j) && strcmp(json_string_value(j), "dead_letter") == 0) {
         cx->rs->unmatched = UNM_DEAD_LETTER;
         rules_need_dl(cx, "is \"dead_letter\"");
         return 0;
     }
     if (!json_is_object(j))
         return rules_fail(cx, "must be \"drop\", \"dead_letter\" or "
-                          "{\"topic\": name}");
+                              "{\"topic\": name}");
     /* Validated now, interned after the routes (topic order). */
     if (topic_member(cx, j) == NULL)
         return -1;
@@ -313,16 +180,21 @@ static int check_unmatched(rules_ctx_t *cx, const json_t *j)
 typedef int (*load_item_fn)(rules_ctx_t *cx, rules_map_t *names,
                             const json_t *j, size_t i);
 
-/* Load every element of array j with fn, the element's index appended to
- * the path. *count is raised before each element so that rules_destroy()
- * frees a half-built one; the caller allocated room for them all. */
-static int load_list(rules_ctx_t *cx, const json_t *j, size_t *count,
-                     load_item_fn fn)
+/* Load every element of array j with fn into *items (allocated here, zeroed,
+ * elements of size bytes), the element's index appended to the path.
+ * *count is raised before each element so that rules_destroy() frees a
+ * half-built one. */
+static int load_list(rules_ctx_t *cx, const json_t *j, void **items,
+                     size_t size, size_t *count, load_item_fn fn)
 {
     rules_map_t names = {0};
     size_t i, old;
     int rc = -1;
 
+    /* One element more than the array holds (an empty array too). */
+    *items = calloc(json_array_size(j) + 1, size);
+    if (*items == NULL)
+        return rules_fail(cx, "out of memory");
     if (!json_is_array(j))
         return rules_fail(cx, "must be an array");
     for (i = 0; i < json_array_size(j); i++) {
@@ -362,8 +234,10 @@ static int load_anomaly(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
         return -1;
     for (k = 0; reserved_reasons[k] != NULL; k++)
         if (strcmp(an->name, reserved_reasons[k]) == 0)
-            return rules_fail(cx, "\"%s\" is reserved for the router's own "
-                              "dead-letter reasons", an->name);
+            return rules_fail(cx,
+                              "\"%s\" is reserved for the router's own "
+                              "dead-letter reasons",
+                              an->name);
     rules_path_pop(cx, old);
     rules_need_dl(cx, "dead-letters what it matches");
     old = rules_path_push(cx, ".if");
@@ -380,12 +254,9 @@ static int load_anomalies(rules_ctx_t *cx, const json_t *j)
 {
     rules_set_t *rs = cx->rs;
 
-    rs->anomalies = calloc(json_array_size(j) + 1, sizeof(*rs->anomalies));
-    if (rs->anomalies == NULL)
-        return rules_fail(cx, "out of memory");
-    return load_list(cx, j, &rs->nanomalies, load_anomaly);
+    return load_list(cx, j, (void **)&rs->anomalies, sizeof(*rs->anomalies),
+                     &rs->nanomalies, load_anomaly);
 }
-
 
 static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
 {
@@ -406,8 +277,8 @@ static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
         if (!json_is_string(e))
             return rules_fail(cx, "must be a topic name (a string)");
         r->nto++;
-        if (rules_tmpl_compile(cx, json_string_value(e),
-                               json_string_length(e), 1, &r->to[i]) != 0)
+        if (rules_tmpl_compile(cx, json_string_value(e), json_string_length(e),
+                               1, &r->to[i]) != 0)
             return -1;
         rules_path_pop(cx, old);
     }
@@ -417,7 +288,7 @@ static int load_route_to(rules_ctx_t *cx, rules_route_t *r, const json_t *to)
 static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
                       size_t i)
 {
-    static const char *const known[] = {"name", "if", "to", "key",
+    static const char *const known[] = {"name",      "if",   "to", "key",
                                         "partition", "stop", NULL};
     rules_route_t *r = &cx->rs->routes[i];
     const json_t *nm, *cond, *to, *key, *part, *stop;
@@ -435,7 +306,9 @@ static int load_route(rules_ctx_t *cx, rules_map_t *names, const json_t *j,
     stop = json_object_get(j, "stop");
     if (nm == NULL || cond == NULL || to == NULL)
         return rules_fail(cx, "missing \"%s\"%s",
-                          nm == NULL ? "name" : cond == NULL ? "if" : "to",
+                          nm == NULL     ? "name"
+                          : cond == NULL ? "if"
+                                         : "to",
                           cond == NULL && nm != NULL
                               ? " (use {\"all\": []} to match every message)"
                               : "");
@@ -486,10 +359,8 @@ static int load_routes(rules_ctx_t *cx, const json_t *j)
 {
     rules_set_t *rs = cx->rs;
 
-    rs->routes = calloc(json_array_size(j) + 1, sizeof(*rs->routes));
-    if (rs->routes == NULL)
-        return rules_fail(cx, "out of memory");
-    return load_list(cx, j, &rs->nroutes, load_route);
+    return load_list(cx, j, (void **)&rs->routes, sizeof(*rs->routes),
+                     &rs->nroutes, load_route);
 }
 
 /* ---- top level ----------------------------------------------------------- */
@@ -507,7 +378,7 @@ static const struct {
 
 static int load_top(rules_ctx_t *cx, const json_t *root)
 {
-    static const char *const known[] = {"version",   "sources", "dead_letter",
+    static const char *const known[] = {"version",   "sources",   "dead_letter",
                                         "unmatched", "anomalies", "routes",
                                         NULL};
     rules_set_t *rs = cx->rs;
@@ -544,8 +415,8 @@ static int load_top(rules_ctx_t *cx, const json_t *root)
         rs->max_dests++;
     }
     if (rs->dead_letter != NULL &&
-        rules_intern(cx, INTERN_TOPIC, rs->dead_letter,
-                     strlen(rs->dead_letter), &idx) != 0)
+        rules_intern(cx, INTERN_TOPIC, rs->dead_letter, strlen(rs->dead_letter),
+                     &idx) != 0)
         return -1;
     if (cx->needs_dl && rs->dead_letter == NULL) {
         rules_path_push(cx, "dead_letter");
@@ -577,8 +448,8 @@ rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
         if (je.line > 0) {
             err->line = je.line;
             err->column = je.column > 0 ? je.column : 0;
-            rules_fail(&cx, "invalid JSON at line %d, column %d: %s",
-                       je.line, je.column, je.text);
+            rules_fail(&cx, "invalid JSON at line %d, column %d: %s", je.line,
+                       je.column, je.text);
         } else {
             rules_fail(&cx, "invalid JSON: %s", je.text);
         }
@@ -613,4 +484,3 @@ rules_set_t *rules_load(const char *text, size_t len, rules_error_t *err)
 {
     return rules_load_ex(text, len, err, 0);
 }
-

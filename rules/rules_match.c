@@ -30,8 +30,8 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
     unsigned h;
 
     if (!k->escaped) { /* most names: one bucket, one candidate */
-        h = rs->top_hint[RULES_TOP_HINT(k->len, k->len ?
-                                        (unsigned char)in[0] : 0u)];
+        h = rs->top_hint[RULES_TOP_HINT(k->len,
+                                        k->len ? (unsigned char)in[0] : 0u)];
         if (h == 0)
             return -1;
         if (h != RULES_TOP_SEVERAL) {
@@ -43,8 +43,7 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
     }
     if (rs->ntops <= RULES_TOP_LINEAR) {
         for (i = 0; i < rs->ntops; i++)
-            if (jsonscan_str_eq(sc->js, k, rs->tops[i].name,
-                                rs->tops[i].len))
+            if (jsonscan_str_eq(sc->js, k, rs->tops[i].name, rs->tops[i].len))
                 return (long)i;
         return -1;
     }
@@ -55,7 +54,7 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
 }
 
 /* Resolve every one-segment pointer in one pass over the root object's
- * members (the last of a duplicated name wins, as in jsonscan_get()). */
+ * members (the last of a duplicated name wins, as in jsonptr_get()). */
 static void top_pass(rules_scratch_t *sc)
 {
     const rules_set_t *rs = sc->rs;
@@ -74,7 +73,7 @@ static void top_pass(rules_scratch_t *sc)
     if (toks[0].type == JSONSCAN_ARRAY) { /* "/0": an index */
         for (i = 0; i < rs->ntops; i++)
             sc->pc[rs->tops[i].slot].tok =
-                jsonscan_get(sc->js, rs->ptrs[rs->tops[i].slot]);
+                jsonptr_get(sc->js, rs->ptrs[rs->tops[i].slot]);
         return;
     }
     if (toks[0].type != JSONSCAN_OBJECT)
@@ -97,7 +96,7 @@ long rules_field(rules_scratch_t *sc, uint32_t slot)
         } else {
             pc->gen = sc->gen;
             pc->tok = rules_json(sc) == 1
-                          ? jsonscan_get(sc->js, sc->rs->ptrs[slot])
+                          ? jsonptr_get(sc->js, sc->rs->ptrs[slot])
                           : -1;
         }
     }
@@ -162,8 +161,8 @@ int rules_header(rules_scratch_t *sc, uint32_t slot, const void **val,
         hc->val = NULL;
         hc->len = 0;
         hc->found = m->header != NULL &&
-                    m->header(m->header_opaque, sc->rs->headers[slot],
-                              &hc->val, &hc->len) == 0 &&
+                    m->header(m->header_opaque, sc->rs->headers[slot], &hc->val,
+                              &hc->len) == 0 &&
                     hc->val != NULL;
     }
     *val = hc->val;
@@ -200,11 +199,11 @@ static int num_op(const rules_cond_t *c, double x)
     }
 }
 
-static int re_match(const rules_cond_t *c, rules_scratch_t *sc,
-                    const char *p, size_t n)
+static int re_match(const rules_cond_t *c, rules_scratch_t *sc, const char *p,
+                    size_t n)
 {
-    int rc = pcre2_match(c->re, (PCRE2_SPTR)(n > 0 ? p : ""), n, 0, 0,
-                         sc->md, sc->mc);
+    int rc = pcre2_match(c->re, (PCRE2_SPTR)(n > 0 ? p : ""), n, 0, 0, sc->md,
+                         sc->mc);
 
     if (rc >= 0)
         return 1;
@@ -277,8 +276,8 @@ static int bytes_op(const rules_cond_t *c, rules_scratch_t *sc, const char *p,
                 return 1;
         return 0;
     case OP_PREFIX:
-        return n >= c->lits[0].len && memcmp(p, c->lits[0].str,
-                                             c->lits[0].len) == 0;
+        return n >= c->lits[0].len &&
+               memcmp(p, c->lits[0].str, c->lits[0].len) == 0;
     case OP_REGEX:
         return re_match(c, sc, p, n);
     default:
@@ -287,8 +286,8 @@ static int bytes_op(const rules_cond_t *c, rules_scratch_t *sc, const char *p,
 }
 
 /* Does token ti (at pointer slot) equal literal l, by JSON type? */
-static int lit_eq(rules_scratch_t *sc, uint32_t slot,
-                  const jsonscan_tok_t *t, const rules_lit_t *l)
+static int lit_eq(rules_scratch_t *sc, uint32_t slot, const jsonscan_tok_t *t,
+                  const rules_lit_t *l)
 {
     double d;
 
@@ -332,8 +331,8 @@ static int field_op(const rules_cond_t *c, rules_scratch_t *sc)
             return 0;
         if (c->op == OP_REGEX)
             return re_match(c, sc, p, n);
-        return n >= c->lits[0].len && memcmp(p, c->lits[0].str,
-                                             c->lits[0].len) == 0;
+        return n >= c->lits[0].len &&
+               memcmp(p, c->lits[0].str, c->lits[0].len) == 0;
     default:
         return rules_field_num(sc, c->slot, &d) == 0 && num_op(c, d);
     }
@@ -359,8 +358,7 @@ static int cmp_eval(const rules_cond_t *c, rules_scratch_t *sc)
     case SUBJ_TOPIC:
         return bytes_op(c, sc, m->topic, strlen(m->topic));
     default: /* SUBJ_VALUE */
-        return m->value != NULL ? bytes_op(c, sc, m->value, m->value_len)
-                                : 0;
+        return m->value != NULL ? bytes_op(c, sc, m->value, m->value_len) : 0;
     }
 }
 

@@ -1,169 +1,9 @@
-/* rules_set.c - the compiled rule set: its hash map, the route index,
- * destruction and accessors. */
+/* rules_set.c - the compiled rule set: the route index, the one-segment
+ * pointer table, destruction and accessors. */
 #include "rules_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- hash map ------------------------------------------------------------ */
-
-uint64_t rules_hash(uint32_t tag, const void *key, size_t len)
-{
-    /* Eight bytes at a time, multiply and fold; then a final avalanche. */
-    const unsigned char *p = key;
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (tag * 0xff51afd7ed558ccdULL) ^
-                 ((uint64_t)len * 0xc4ceb9fe1a85ec53ULL);
-    uint64_t w;
-    size_t i;
-
-    for (; len >= 8; len -= 8, p += 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 29;
-    }
-    if (len > 0) {
-        for (w = 0, i = 0; i < len; i++)
-            w |= (uint64_t)p[i] << (8 * i);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 29;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static const char *map_key(const rules_map_ent_t *e)
-{
-    return e->len <= RULES_MAP_INLINE ? e->k.inl : e->k.heap;
-}
-
-static rules_map_ent_t *map_find(const rules_map_t *m, uint64_t h,
-                                 uint32_t tag, const void *key, size_t len)
-{
-    size_t i, mask;
-
-    if (m->cap == 0)
-        return NULL;
-    mask = m->cap - 1;
-    for (i = (size_t)h & mask;; i = (i + 1) & mask) {
-        rules_map_ent_t *e = &m->ents[i];
-        if (!e->used)
-            return e;
-        if (e->hash == h && e->tag == tag && e->len == len &&
-            memcmp(map_key(e), key, len) == 0)
-            return e;
-    }
-}
-
-static int map_grow(rules_map_t *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 16, i;
-    rules_map_t nm = {NULL, cap, m->n};
-
-    nm.ents = calloc(cap, sizeof(*nm.ents));
-    if (nm.ents == NULL)
-        return -1;
-    for (i = 0; i < m->cap; i++) {
-        const rules_map_ent_t *e = &m->ents[i];
-        if (e->used) /* the key moves with the entry (inline or heap) */
-            *map_find(&nm, e->hash, e->tag, map_key(e), e->len) = *e;
-    }
-    free(m->ents);
-    *m = nm;
-    return 0;
-}
-
-int rules_map_put(rules_map_t *m, uint32_t tag, const void *key, size_t len,
-                  uint32_t val, uint32_t *old)
-{
-    uint64_t h = rules_hash(tag, key, len);
-    rules_map_ent_t *e;
-
-    if (len > UINT32_MAX)
-        return -1;
-    if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) != 0)
-        return -1;
-    e = map_find(m, h, tag, key, len);
-    if (e->used) {
-        if (old != NULL)
-            *old = e->val;
-        return 0;
-    }
-    if (len > RULES_MAP_INLINE) {
-        e->k.heap = malloc(len);
-        if (e->k.heap == NULL)
-            return -1;
-    }
-    if (len > 0)
-        memcpy(len <= RULES_MAP_INLINE ? e->k.inl : e->k.heap, key, len);
-    e->used = 1;
-    e->hash = h;
-    e->tag = tag;
-    e->len = (uint32_t)len;
-    e->val = val;
-    m->n++;
-    return 1;
-}
-
-const rules_map_ent_t *rules_map_get(const rules_map_t *m, uint64_t h,
-                                     uint32_t tag, const void *key,
-                                     size_t len)
-{
-    const rules_map_ent_t *e = map_find(m, h, tag, key, len);
-
-    return (e == NULL || !e->used) ? NULL : e;
-}
-
-void rules_map_free(rules_map_t *m)
-{
-    size_t i;
-
-    for (i = 0; i < m->cap; i++)
-        if (m->ents[i].used && m->ents[i].len > RULES_MAP_INLINE)
-            free(m->ents[i].k.heap);
-    free(m->ents);
-    m->ents = NULL;
-    m->cap = 0;
-    m->n = 0;
-}
-
-/* Kafka's topic characters: [a-zA-Z0-9._-]. */
-static const uint8_t topic_chars[256] = {
-    ['.'] = 1, ['_'] = 1, ['-'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
-    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
-};
-
-int rules_topic_char(unsigned char c)
-{
-    return topic_chars[c];
-}
-
-int rules_topic_valid(const char *name, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)name;
-    unsigned ok = 1;
-    size_t i;
-
-    if (name == NULL || len == 0 || len > RULES_TOPIC_MAX)
-        return 0;
-    if (p[0] == '.' && (len == 1 || (len == 2 && p[1] == '.')))
-        return 0;
-    for (i = 0; i < len; i++)
-        ok &= topic_chars[p[i]];
-    return (int)ok;
-}
 
 /* ---- the index ----------------------------------------------------------- */
 
@@ -188,7 +28,7 @@ static int index_add(rules_set_t *rs, const rules_cond_t *c, uint32_t route)
     for (i = 0; i < c->nlits; i++) {
         const rules_lit_t *l = &c->lits[i];
         uint32_t tag = c->slot << 3 | l->type, id;
-        const void *key = l->type == JSONSCAN_STRING ? (const void *)l->str
+        const void *key = l->type == JSONSCAN_STRING   ? (const void *)l->str
                           : l->type == JSONSCAN_NUMBER ? (const void *)&l->num
                                                        : "";
         size_t len = l->type == JSONSCAN_STRING   ? l->len
@@ -299,7 +139,7 @@ void rules_destroy(rules_set_t *rs)
     }
     free(rs->routes);
     for (i = 0; i < rs->nptrs; i++)
-        jsonscan_ptr_destroy(rs->ptrs[i]);
+        jsonptr_destroy(rs->ptrs[i]);
     free(rs->ptrs);
     free(rs->ptr_top);
     for (i = 0; i < rs->ntops; i++)
@@ -357,7 +197,7 @@ int rules_tops_build(rules_set_t *rs)
     if (rs->ptr_top == NULL || rs->tops == NULL)
         return -1;
     for (i = 0; i < rs->nptrs; i++) {
-        const char *t = jsonscan_ptr_text(rs->ptrs[i]);
+        const char *t = jsonptr_text(rs->ptrs[i]);
         rules_top_t *top = &rs->tops[rs->ntops];
 
         if (t[0] != '/' || strchr(t + 1, '/') != NULL)
@@ -367,8 +207,8 @@ int rules_tops_build(rules_set_t *rs)
             return -1;
         top->slot = (uint32_t)i;
         rs->ptr_top[i] = 1;
-        h = &rs->top_hint[RULES_TOP_HINT(top->len, top->len ?
-                                         (unsigned char)top->name[0] : 0u)];
+        h = &rs->top_hint[RULES_TOP_HINT(
+            top->len, top->len ? (unsigned char)top->name[0] : 0u)];
         *h = *h == 0 && rs->ntops + 1 < RULES_TOP_SEVERAL
                  ? (uint8_t)(rs->ntops + 1)
                  : RULES_TOP_SEVERAL;

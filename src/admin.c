@@ -25,10 +25,6 @@
 #define ADMIN_ECHO_MAX      96 /* bytes of a path echoed in an error */
 #define ADMIN_LOG_BURST     10 /* libmicrohttpd log lines a minute */
 
-#define TYPE_JSON    "application/json"
-#define TYPE_TEXT    "text/plain; charset=utf-8"
-#define TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
-
 /* Methods, as bits of admin_route.methods. HEAD is served as GET. */
 enum { M_GET = 1, M_PUT = 2, M_POST = 4, M_OTHER = 8 };
 
@@ -52,13 +48,13 @@ struct admin_route {
 };
 
 static const struct admin_route admin_routes[] = {
-    {"/healthz", EP_HEALTHZ, M_GET, "GET, HEAD", TYPE_TEXT},
-    {"/metrics", EP_METRICS, M_GET, "GET, HEAD", TYPE_METRICS},
-    {"/stats", EP_STATS, M_GET, "GET, HEAD", TYPE_JSON},
-    {"/rules", EP_RULES, M_GET | M_PUT, "GET, HEAD, PUT", TYPE_JSON},
-    {"/rules/reload", EP_RELOAD, M_POST, "POST", TYPE_JSON},
-    {"/rules/validate", EP_VALIDATE, M_POST, "POST", TYPE_JSON},
-    {"/anomalies", EP_ANOMALIES, M_GET, "GET, HEAD", TYPE_JSON},
+    {"/healthz", EP_HEALTHZ, M_GET, "GET, HEAD", ADMIN_TYPE_TEXT},
+    {"/metrics", EP_METRICS, M_GET, "GET, HEAD", ADMIN_TYPE_METRICS},
+    {"/stats", EP_STATS, M_GET, "GET, HEAD", ADMIN_TYPE_JSON},
+    {"/rules", EP_RULES, M_GET | M_PUT, "GET, HEAD, PUT", ADMIN_TYPE_JSON},
+    {"/rules/reload", EP_RELOAD, M_POST, "POST", ADMIN_TYPE_JSON},
+    {"/rules/validate", EP_VALIDATE, M_POST, "POST", ADMIN_TYPE_JSON},
+    {"/anomalies", EP_ANOMALIES, M_GET, "GET, HEAD", ADMIN_TYPE_JSON},
 };
 
 struct admin {
@@ -182,7 +178,7 @@ static enum MHD_Result admin_error(struct MHD_Connection *c, int status,
         free(body);
         return MHD_NO;
     }
-    return admin_send(c, status, TYPE_JSON, body, allow, auth);
+    return admin_send(c, status, ADMIN_TYPE_JSON, body, allow, auth);
 }
 
 /* Compare the presented token with the expected one in time that depends

@@ -13,22 +13,22 @@
 /* One remembered dead letter. Its strings are UTF-8 cleaned copies that
  * live in buf, one allocation per entry. */
 typedef struct slot {
-    char *buf;          /* owned; NULL: the slot was never used */
+    char *buf; /* owned; NULL: the slot was never used */
     const char *reason, *detail, *topic;
-    const char *route;  /* NULL when no route's action failed */
-    const char *key;    /* preview, NULL for a null key */
-    const char *value;  /* preview, NULL for a null value */
+    const char *route; /* NULL when no route's action failed */
+    const char *key;   /* preview, NULL for a null key */
+    const char *value; /* preview, NULL for a null value */
     int32_t partition;
     int64_t offset, timestamp;
-    size_t value_size;  /* full size of the value */
+    size_t value_size; /* full size of the value */
 } slot_t;
 
 struct anomalies {
-    pthread_mutex_t lock;   /* guards everything below */
+    pthread_mutex_t lock; /* guards everything below */
     slot_t *ring;
     size_t cap;
-    size_t next;            /* slot the next push writes */
-    uint64_t total;         /* pushes since creation */
+    size_t next;    /* slot the next push writes */
+    uint64_t total; /* pushes since creation */
 };
 
 anomalies_t *anomalies_create(size_t capacity)

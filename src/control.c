@@ -20,17 +20,17 @@
 #define MAX_RULES_FILE (64 * 1024 * 1024)
 
 struct control {
-    char *path;                 /* the rules file (owned) */
-    metrics_t *metrics;         /* not owned, may be NULL */
-    anomalies_t *anomalies;     /* not owned, may be NULL */
-    pipeline_t *_Atomic pl;     /* not owned; NULL until set (set by the
-                                 * main thread while admin threads read) */
-    pthread_mutex_t lock;       /* serializes loads; guards below */
-    char *text;                 /* text of the running rules (owned) */
+    char *path;             /* the rules file (owned) */
+    metrics_t *metrics;     /* not owned, may be NULL */
+    anomalies_t *anomalies; /* not owned, may be NULL */
+    pipeline_t *_Atomic pl; /* not owned; NULL until set (set by the
+                             * main thread while admin threads read) */
+    pthread_mutex_t lock;   /* serializes loads; guards below */
+    char *text;             /* text of the running rules (owned) */
     size_t len;
-    int version;                /* version of the running rules */
+    int version; /* version of the running rules */
     time_t loaded_at;
-    char checksum[65];          /* sha256 of text */
+    char checksum[65]; /* sha256 of text */
 };
 
 control_t *control_create(const char *path, metrics_t *metrics,
@@ -48,8 +48,7 @@ control_t *control_create(const char *path, metrics_t *metrics,
     c->metrics = metrics;
     c->anomalies = anomalies;
     if (metrics &&
-        metrics_declare(metrics, "router_rules_reloads_total",
-                        METRICS_COUNTER,
+        metrics_declare(metrics, "router_rules_reloads_total", METRICS_COUNTER,
                         "Rules loads after the start, per result (ok, "
                         "error).",
                         "result", NULL)) {
@@ -95,8 +94,8 @@ static char *read_file(const char *path, size_t *len, char *errstr,
             char *nb;
 
             if (cap >= MAX_RULES_FILE) {
-                snprintf(errstr, errstr_size, "%s: larger than %d bytes",
-                         path, MAX_RULES_FILE);
+                snprintf(errstr, errstr_size, "%s: larger than %d bytes", path,
+                         MAX_RULES_FILE);
                 goto err;
             }
             cap = cap ? cap * 2 : 65536;
@@ -198,8 +197,7 @@ rules_set_t *control_load(control_t *c, char *errstr, size_t errstr_size)
 
 /* control_reload(), and the checksum of what it loaded into sum (when not
  * NULL), read under the same lock so both belong to one version. */
-static int reload(control_t *c, char sum[65], char *errstr,
-                  size_t errstr_size)
+static int reload(control_t *c, char sum[65], char *errstr, size_t errstr_size)
 {
     pipeline_t *pl = atomic_load(&c->pl);
     rules_error_t rerr;
@@ -235,8 +233,8 @@ int control_reload(control_t *c, char *errstr, size_t errstr_size)
 /* Write text to path atomically: a temporary file in the same directory,
  * fsync, rename over path, fsync the directory. Returns 0 or -1 with
  * errstr set (path is then unchanged). */
-static int persist(const char *path, const char *text, size_t len,
-                   char *errstr, size_t errstr_size)
+static int persist(const char *path, const char *text, size_t len, char *errstr,
+                   size_t errstr_size)
 {
     char tmp[4096], dir[4096];
     size_t off = 0;
@@ -282,8 +280,7 @@ static int persist(const char *path, const char *text, size_t len,
     dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         if (fsync(dfd) != 0)
-            log_warn("fsync of the directory of %s: %s", path,
-                     strerror(errno));
+            log_warn("fsync of the directory of %s: %s", path, strerror(errno));
         close(dfd);
     }
     return 0;
@@ -296,19 +293,17 @@ err:
 
 /* ---- admin callbacks -------------------------------------------------- */
 
-#define JSON_TYPE "application/json"
-
 /* Reply with a JSON value (taken over); 500 when it can't be dumped. */
 static void reply_json(admin_reply_t *r, int status, json_t *j)
 {
-    r->type = JSON_TYPE;
+    r->type = ADMIN_TYPE_JSON;
     r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     r->status = r->body ? status : 500;
     json_decref(j);
 }
 
-static void reply_error(admin_reply_t *r, int status, const char *msg,
-                        int line, int column)
+static void reply_error(admin_reply_t *r, int status, const char *msg, int line,
+                        int column)
 {
     json_t *j = json_pack("{s:s}", "error", msg);
 
@@ -343,7 +338,7 @@ static void on_health(void *opaque, admin_reply_t *r)
 
     snapshot(opaque, &st);
     snprintf(body, sizeof(body), "%s\n", st.health[0] ? st.health : "ok");
-    r->type = "text/plain; charset=utf-8";
+    r->type = ADMIN_TYPE_TEXT;
     r->body = strdup(body);
     r->status = !r->body ? 500 : st.health[0] ? 503 : 200;
 }
@@ -352,7 +347,7 @@ static void on_metrics(void *opaque, admin_reply_t *r)
 {
     control_t *c = opaque;
 
-    r->type = "text/plain; version=0.0.4; charset=utf-8";
+    r->type = ADMIN_TYPE_METRICS;
     r->body = c->metrics ? metrics_render_text(c->metrics) : strdup("");
     r->status = r->body ? 200 : 500;
 }
@@ -375,9 +370,8 @@ static void on_stats(void *opaque, admin_reply_t *r)
                   st.rules_version, "consumed", (json_int_t)st.consumed,
                   "produced", (json_int_t)st.produced, "dead_lettered",
                   (json_int_t)st.dead_lettered, "dropped",
-                  (json_int_t)st.dropped, "inflight",
-                  (json_int_t)st.inflight, "lag", (json_int_t)st.lag,
-                  "metrics", m ? m : json_object());
+                  (json_int_t)st.dropped, "inflight", (json_int_t)st.inflight,
+                  "lag", (json_int_t)st.lag, "metrics", m ? m : json_object());
     reply_json(r, 200, j);
 }
 
@@ -394,14 +388,14 @@ static void on_rules_get(void *opaque, admin_reply_t *r)
         !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
         snprintf(when, sizeof(when), "unknown");
     j = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", c->version,
-                  "loaded_at", when, "checksum", c->checksum, "file",
-                  c->path, "rules", rules ? rules : json_null());
+                  "loaded_at", when, "checksum", c->checksum, "file", c->path,
+                  "rules", rules ? rules : json_null());
     pthread_mutex_unlock(&c->lock);
     reply_json(r, 200, j);
 }
 
-static void on_rules_put(void *opaque, const char *body, size_t len,
-                         int apply, admin_reply_t *r)
+static void on_rules_put(void *opaque, const char *body, size_t len, int apply,
+                         admin_reply_t *r)
 {
     control_t *c = opaque;
     pipeline_t *pl = atomic_load(&c->pl);
@@ -419,9 +413,10 @@ static void on_rules_put(void *opaque, const char *body, size_t len,
         return;
     }
     if (!apply) {
-        reply_json(r, 200, json_pack("{s:b, s:i, s:i}", "valid", 1, "routes",
-                                     (int)rules_route_count(rs), "anomalies",
-                                     (int)rules_anomaly_count(rs)));
+        reply_json(r, 200,
+                   json_pack("{s:b, s:i, s:i}", "valid", 1, "routes",
+                             (int)rules_route_count(rs), "anomalies",
+                             (int)rules_anomaly_count(rs)));
         rules_destroy(rs);
         return;
     }
@@ -471,7 +466,7 @@ static void on_anomalies(void *opaque, const char *reason, const char *q,
         reply_error(r, 404, "anomaly ring disabled", 0, 0);
         return;
     }
-    r->type = JSON_TYPE;
+    r->type = ADMIN_TYPE_JSON;
     r->body = anomalies_query(c->anomalies, reason, q, limit);
     r->status = r->body ? 200 : 500;
 }

@@ -430,8 +430,8 @@ static void demo_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 static void demo_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                         const char *buf)
 {
-    log_msg(log_level_from_syslog(level), "demo: %s: %s: %s",
-            rd_kafka_name(rk), fac, buf);
+    log_msg(log_level_from_syslog(level), "demo: %s: %s: %s", rd_kafka_name(rk),
+            fac, buf);
 }
 
 /* ---- start / stop ------------------------------------------------------- */
@@ -478,8 +478,8 @@ static int demo_topic_valid(const char *name)
 
 /* Create PREFIX<type> for every event type the generator makes whose
  * name makes a valid topic (the others go to bad_destination). */
-static int demo_type_topics(demo_t *d, const demo_conf_t *conf,
-                            char *errstr, size_t errstr_size)
+static int demo_type_topics(demo_t *d, const demo_conf_t *conf, char *errstr,
+                            size_t errstr_size)
 {
     char name[256];
 
@@ -593,8 +593,8 @@ demo_t *demo_start(const demo_conf_t *conf, char *errstr, size_t errstr_size)
         if (demo_topic(d, conf->topics[i], conf->partitions, errstr,
                        errstr_size))
             goto err;
-    if (conf->type_topic_prefix && demo_type_topics(d, conf, errstr,
-                                                    errstr_size))
+    if (conf->type_topic_prefix &&
+        demo_type_topics(d, conf, errstr, errstr_size))
         goto err;
 
     /* The generator: a normal client of the mock brokers. */

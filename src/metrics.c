@@ -11,29 +11,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
+
 #include "utf8.h"
 
 /* One labelled value. */
 typedef struct sample {
-    char *v[2];         /* label values (owned), NULL past nlabels */
+    char *v[2]; /* label values (owned), NULL past nlabels */
     double value;
 } sample_t;
 
 /* One metric family and its samples. */
 typedef struct family {
-    char *name;         /* owned */
-    char *help;         /* owned */
-    char *label[2];     /* owned label names */
+    char *name;     /* owned */
+    char *help;     /* owned */
+    char *label[2]; /* owned label names */
     int nlabels;
     metrics_type_t type;
-    sample_t *s;        /* owned array */
+    sample_t *s; /* owned array */
     size_t n, cap;
-    size_t *idx;        /* open-addressing hash of sample indexes + 1 */
-    size_t nidx;        /* slots, a power of two, 0 before the first */
+    size_t *idx; /* open-addressing hash of sample indexes + 1 */
+    size_t nidx; /* slots, a power of two, 0 before the first */
 } family_t;
 
 struct metrics {
-    pthread_mutex_t lock;   /* guards everything below */
+    pthread_mutex_t lock; /* guards everything below */
     family_t *f;
     size_t n, cap;
 };
@@ -95,15 +97,8 @@ int metrics_declare(metrics_t *m, const char *name, metrics_type_t type,
     for (size_t i = 0; i < m->n; i++)
         if (!strcmp(m->f[i].name, name))
             goto err;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        family_t *nf = realloc(m->f, cap * sizeof(*nf));
-
-        if (!nf)
-            goto err;
-        m->f = nf;
-        m->cap = cap;
-    }
+    if (mem_grow(&m->f, &m->cap, m->n + 1, sizeof(*m->f)))
+        goto err;
     f = &m->f[m->n];
     memset(f, 0, sizeof(*f));
     f->type = type;
@@ -213,17 +208,9 @@ static sample_t *sample_get(family_t *f, const char *v1, const char *v2)
 
     if (s)
         return s;
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 8;
-        sample_t *ns = realloc(f->s, cap * sizeof(*ns));
-
-        if (!ns)
-            return NULL;
-        f->s = ns;
-        f->cap = cap;
-    }
-    if ((f->n + 1) * 2 > f->nidx &&
-        reindex(f, f->nidx ? f->nidx * 2 : 16) != 0)
+    if (mem_grow(&f->s, &f->cap, f->n + 1, sizeof(*f->s)))
+        return NULL;
+    if ((f->n + 1) * 2 > f->nidx && reindex(f, f->nidx ? f->nidx * 2 : 16) != 0)
         return NULL;
     s = &f->s[f->n];
     s->v[0] = dup_or_null(v1, &oom);
@@ -257,14 +244,14 @@ static int update(metrics_t *m, const char *name, const char *v1,
     return 0;
 }
 
-int metrics_add(metrics_t *m, const char *name, const char *v1,
-                const char *v2, double v)
+int metrics_add(metrics_t *m, const char *name, const char *v1, const char *v2,
+                double v)
 {
     return update(m, name, v1, v2, v, 1);
 }
 
-int metrics_set(metrics_t *m, const char *name, const char *v1,
-                const char *v2, double v)
+int metrics_set(metrics_t *m, const char *name, const char *v1, const char *v2,
+                double v)
 {
     return update(m, name, v1, v2, v, 0);
 }

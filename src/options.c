@@ -46,8 +46,8 @@ static int set_value(const options_def_t *d, void *conf, const char *v,
         x = strtod(v, &end);
         if (errno || end == v || *end || !isfinite(x) ||
             (d->type == OPT_INT && x != floor(x))) {
-            snprintf(errstr, errstr_size, "--%s: \"%s\" is not %s", d->name,
-                     v, d->type == OPT_INT ? "an integer" : "a number");
+            snprintf(errstr, errstr_size, "--%s: \"%s\" is not %s", d->name, v,
+                     d->type == OPT_INT ? "an integer" : "a number");
             return -1;
         }
         if (x < d->min || x > d->max) {
@@ -69,8 +69,8 @@ static int takes_arg(const options_def_t *d)
     return d->type != OPT_FLAG && d->type != OPT_COUNT;
 }
 
-int options_parse(const options_def_t *defs, void *conf, int argc,
-                  char **argv, int *next, char *errstr, size_t errstr_size)
+int options_parse(const options_def_t *defs, void *conf, int argc, char **argv,
+                  int *next, char *errstr, size_t errstr_size)
 {
     const options_def_t *d;
     int i;

@@ -9,47 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
-#define PART_BUCKETS 1024
-#define TOPIC_BUCKETS 256
+#define PART_BUCKETS   1024
+#define TOPIC_BUCKETS  256
 #define STUCK_RETRY_MS 5000
-#define MAX_BATCH 10000
-#define IDLE_WAIT_MS 50 /* wait for the first message of a batch */
+#define MAX_BATCH      10000
+#define IDLE_WAIT_MS   50 /* wait for the first message of a batch */
 
-/* A pl_rules_t for rs (taken over, also on failure) with one reference.
- * NULL when out of memory. */
-static pl_rules_t *rules_new(rules_set_t *rs, int version)
-{
-    pl_rules_t *pr = calloc(1, sizeof(*pr));
-    size_t n = rules_route_count(rs);
-
-    if (!pr || !(pr->hits = calloc(n + 1, sizeof(*pr->hits))) ||
-        !(pr->hits_pub = calloc(n + 1, sizeof(*pr->hits_pub)))) {
-        if (pr)
-            free(pr->hits);
-        free(pr);
-        rules_destroy(rs);
-        return NULL;
-    }
-    pr->rs = rs;
-    pr->version = version;
-    pr->refs = 1;
-    return pr;
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason,
-                     void *opaque)
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     pipeline_t *p = opaque;
 
     if (rd_kafka_fatal_error(rk, NULL, 0)) {
-        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                 "fatal %s error: %s",
+        pl_fatal(p, "fatal %s error: %s",
                  rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer"
                                                         : "consumer",
                  reason);
-        p->fatal = 1;
         return;
     }
     log_warn("%s: %s: %s", rd_kafka_name(rk),
@@ -60,8 +37,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason,
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
-    log_msg(log_level_from_syslog(level), "%s: %s: %s", rd_kafka_name(rk),
-            fac, buf);
+    log_msg(log_level_from_syslog(level), "%s: %s: %s", rd_kafka_name(rk), fac,
+            buf);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -93,12 +70,14 @@ static int conf_set(rd_kafka_conf_t *conf, const char *prop, char *errstr,
     return 0;
 }
 
-/* A client configuration: our defaults, then every -X meant for it
- * ("consumer." / "producer." prefixed or plain). NULL with errstr set on
+/* A client configuration for pc: our defaults, then every -X meant for it
+ * ("consumer." / "producer." prefixed or plain); txn_id: the producer's
+ * transactional.id under --exactly-once. The caller sets the opaque (the
+ * error and log callbacks take a pipeline_t). NULL with errstr set on
  * error. */
-static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
-                                  const char *const *defaults, char *errstr,
-                                  size_t errstr_size)
+static rd_kafka_conf_t *make_conf(const pipeline_conf_t *pc, const char *txn_id,
+                                  const char *role, const char *const *defaults,
+                                  char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     size_t rl = strlen(role);
@@ -111,27 +90,26 @@ static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
     for (size_t i = 0; defaults[i]; i++)
         if (conf_set(conf, defaults[i], errstr, errstr_size))
             goto err;
-    snprintf(prop, sizeof(prop), "bootstrap.servers=%s", p->conf.brokers);
+    snprintf(prop, sizeof(prop), "bootstrap.servers=%s", pc->brokers);
     if (conf_set(conf, prop, errstr, errstr_size))
         goto err;
-    if (p->conf.stats_interval_ms > 0) {
+    if (pc->stats_interval_ms > 0) {
         snprintf(prop, sizeof(prop), "statistics.interval.ms=%d",
-                 p->conf.stats_interval_ms);
+                 pc->stats_interval_ms);
         if (conf_set(conf, prop, errstr, errstr_size))
             goto err;
     }
-    if (p->conf.exactly_once && !strcmp(role, "producer")) {
-        snprintf(prop, sizeof(prop), "transactional.id=%s", p->txn_id);
+    if (pc->exactly_once && !strcmp(role, "producer")) {
+        snprintf(prop, sizeof(prop), "transactional.id=%s", txn_id);
         if (conf_set(conf, prop, errstr, errstr_size))
             goto err;
     }
-    if (p->conf.exactly_once && !strcmp(role, "consumer") &&
+    if (pc->exactly_once && !strcmp(role, "consumer") &&
         (conf_set(conf, "enable.auto.commit=false", errstr, errstr_size) ||
-         conf_set(conf, "isolation.level=read_committed", errstr,
-                  errstr_size)))
+         conf_set(conf, "isolation.level=read_committed", errstr, errstr_size)))
         goto err;
-    for (size_t i = 0; i < p->conf.nprops; i++) {
-        const char *x = p->conf.props[i];
+    for (size_t i = 0; i < pc->nprops; i++) {
+        const char *x = pc->props[i];
 
         if (!strncmp(x, "consumer.", 9) || !strncmp(x, "producer.", 9)) {
             if (strncmp(x, role, rl) || x[rl] != '.')
@@ -141,7 +119,6 @@ static rd_kafka_conf_t *make_conf(pipeline_t *p, const char *role,
         if (conf_set(conf, x, errstr, errstr_size))
             goto err;
     }
-    rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     return conf;
@@ -172,21 +149,18 @@ static const char *const producer_defaults[] = {
 int pipeline_conf_check(const pipeline_conf_t *conf, char *errstr,
                         size_t errstr_size)
 {
-    pipeline_t tmp;
+    char txn_id[512] = "";
     rd_kafka_conf_t *c;
 
-    memset(&tmp, 0, sizeof(tmp));
-    tmp.conf = *conf;
-    if (conf->exactly_once &&
-        pl_txn_id(conf, tmp.txn_id, sizeof(tmp.txn_id))) {
+    if (conf->exactly_once && pl_txn_id(conf, txn_id, sizeof(txn_id))) {
         snprintf(errstr, errstr_size, "--transactional-id: too long");
         return -1;
     }
-    if (!(c = make_conf(&tmp, "producer", producer_defaults, errstr,
+    if (!(c = make_conf(conf, txn_id, "producer", producer_defaults, errstr,
                         errstr_size)))
         return -1;
     rd_kafka_conf_destroy(c);
-    if (!(c = make_conf(&tmp, "consumer", consumer_defaults, errstr,
+    if (!(c = make_conf(conf, txn_id, "consumer", consumer_defaults, errstr,
                         errstr_size)))
         return -1;
     rd_kafka_conf_destroy(c);
@@ -199,13 +173,11 @@ static int check_brokers(pipeline_t *p, char *errstr, size_t errstr_size)
     const struct rd_kafka_metadata *md;
     rd_kafka_resp_err_t err;
 
-    err = rd_kafka_metadata(p->rkp, 0, NULL, &md,
-                            p->conf.connect_timeout_ms);
+    err = rd_kafka_metadata(p->rkp, 0, NULL, &md, p->conf.connect_timeout_ms);
     if (err) {
         snprintf(errstr, errstr_size,
-                 "no broker of %s answered within %d ms: %s",
-                 p->conf.brokers, p->conf.connect_timeout_ms,
-                 rd_kafka_err2str(err));
+                 "no broker of %s answered within %d ms: %s", p->conf.brokers,
+                 p->conf.connect_timeout_ms, rd_kafka_err2str(err));
         return -1;
     }
     rd_kafka_metadata_destroy(md);
@@ -216,8 +188,8 @@ static int subscribe(pipeline_t *p, char *errstr, size_t errstr_size)
 {
     rd_kafka_topic_partition_list_t *l;
     rd_kafka_resp_err_t err;
-    size_t n = p->conf.topics ? p->conf.ntopics
-                              : rules_source_count(p->cur->rs);
+    size_t n =
+        p->conf.topics ? p->conf.ntopics : rules_source_count(p->cur->rs);
 
     l = rd_kafka_topic_partition_list_new((int)n);
     if (!l) {
@@ -261,13 +233,11 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         p->conf.txn_interval_ms = 1000;
     if (p->conf.txn_max_messages <= 0)
         p->conf.txn_max_messages = 100000;
-    p->txn_backoff_ms = 200;
-    if (p->conf.exactly_once && pl_txn_id(conf, p->txn_id, sizeof(p->txn_id))) {
+    if (p->conf.exactly_once && pl_txn_create(p, errstr, errstr_size)) {
         rules_destroy(rs);
-        snprintf(errstr, errstr_size, "--transactional-id: too long");
         goto err;
     }
-    p->cur = rules_new(rs, 1); /* takes rs */
+    p->cur = pl_rules_new(rs, 1); /* takes rs */
     if (!p->cur) {
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
@@ -287,9 +257,10 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         goto err;
     }
 
-    if (!(pc = make_conf(p, "producer", producer_defaults, errstr,
-                         errstr_size)))
+    if (!(pc = make_conf(&p->conf, pl_txn_name(p), "producer",
+                         producer_defaults, errstr, errstr_size)))
         goto err;
+    rd_kafka_conf_set_opaque(pc, p);
     rd_kafka_conf_set_dr_msg_cb(pc, pl_on_delivery);
     if (rd_kafka_conf_get(pc, "queue.buffering.max.messages", val, &vlen) ==
         RD_KAFKA_CONF_OK)
@@ -301,12 +272,13 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         goto err;
     pc = NULL; /* owned by rkp */
 
-    if (!(cc = make_conf(p, "consumer", consumer_defaults, errstr,
-                         errstr_size)))
+    if (!(cc = make_conf(&p->conf, pl_txn_name(p), "consumer",
+                         consumer_defaults, errstr, errstr_size)))
         goto err;
     snprintf(gid, sizeof(gid), "group.id=%s", conf->group);
     if (conf_set(cc, gid, errstr, errstr_size))
         goto err;
+    rd_kafka_conf_set_opaque(cc, p);
     rd_kafka_conf_set_rebalance_cb(cc, pl_on_rebalance);
     if (p->conf.stats_interval_ms > 0)
         rd_kafka_conf_set_stats_cb(cc, pl_on_stats);
@@ -317,7 +289,8 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     /* Its callbacks (rebalance, stats, errors) are served by the routing
      * thread's consume calls. */
     if (rd_kafka_poll_set_consumer(p->rkc)) {
-        snprintf(errstr, errstr_size, "cannot redirect the consumer's "
+        snprintf(errstr, errstr_size,
+                 "cannot redirect the consumer's "
                  "events to its queue");
         goto err;
     }
@@ -360,9 +333,8 @@ static void backpressure(pipeline_t *p)
         return;
     p->bp_paused = want;
     log_debug("backpressure: %s (%ld queued)", want ? "pause" : "resume", q);
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            pl_part_sync_pause(p, pt);
+    PL_FOREACH_PART(p, pt)
+    pl_part_sync_pause(p, pt);
 }
 
 /* 1 when a and b have the same sources, in any order. */
@@ -394,7 +366,7 @@ static int swap_rules(pipeline_t *p)
 
     if (!rs)
         return 0;
-    pr = rules_new(rs, atomic_load(&p->next_version)); /* takes rs */
+    pr = pl_rules_new(rs, atomic_load(&p->next_version)); /* takes rs */
     if (!pr) {
         log_error("out of memory switching rules; keeping version %d",
                   p->cur->version);
@@ -406,8 +378,7 @@ static int swap_rules(pipeline_t *p)
         if (subscribe(p, errstr, sizeof(errstr)))
             log_error("rules version %d: %s", pr->version, errstr);
         else
-            log_info("rules version %d: subscription updated",
-                     pr->version);
+            log_info("rules version %d: subscription updated", pr->version);
     }
     pl_rules_unref(p, old);
     log_info("rules version %d in effect", pr->version);
@@ -416,10 +387,9 @@ static int swap_rules(pipeline_t *p)
 
 static void retry_stuck(pipeline_t *p)
 {
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (pt->stuck_head)
-                pl_retry_stuck(p, pt);
+    PL_FOREACH_PART(p, pt)
+    if (pt->stuck_head)
+        pl_retry_stuck(p, pt);
 }
 
 /* Take what the consumer queue holds, up to a batch, without waiting for
@@ -481,23 +451,20 @@ fatal:
     /* pl_route() took msgs[i], also on failure. */
     for (i++; i < n; i++)
         rd_kafka_message_destroy(msgs[i]);
-    p->fatal = 1;
     return -1;
 }
 
 static void shutdown_clean(pipeline_t *p)
 {
     rd_kafka_resp_err_t err;
-    int64_t end = pl_now_ms() + p->conf.drain_timeout_ms;
+    int64_t end = clock_ms() + p->conf.drain_timeout_ms;
 
-    log_info("stopping: draining %" PRIu64 " in-flight messages",
-             p->inflight);
+    log_info("stopping: draining %" PRIu64 " in-flight messages", p->inflight);
     /* Stop fetching, then wait for what is in flight. */
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            if (!pt->revoked && !pt->paused)
-                pl_part_pause(p, pt, 1);
-    while (!p->conf.exactly_once && p->inflight > 0 && pl_now_ms() < end) {
+    PL_FOREACH_PART(p, pt)
+    if (!pt->revoked && !pt->paused)
+        pl_part_pause(p, pt, 1);
+    while (!p->conf.exactly_once && p->inflight > 0 && clock_ms() < end) {
         pl_serve_producer(p, 50);
         pl_offsets_flush(p);
     }
@@ -523,9 +490,9 @@ static void shutdown_clean(pipeline_t *p)
 
 int pipeline_run(pipeline_t *p)
 {
-    rd_kafka_message_t **msgs = calloc((size_t)p->conf.batch_size,
-                                       sizeof(*msgs));
-    int64_t last_retry = pl_now_ms(), last_pub = 0;
+    rd_kafka_message_t **msgs =
+        calloc((size_t)p->conf.batch_size, sizeof(*msgs));
+    int64_t last_retry = clock_ms(), last_pub = 0;
 
     if (!msgs) {
         log_error("out of memory");
@@ -538,7 +505,7 @@ int pipeline_run(pipeline_t *p)
         swap_rules(p);
         if (!p->conf.exactly_once) {
             n = consume_batch(p, msgs);
-        } else if (pl_now_ms() < p->txn_resume_at) {
+        } else if (pl_txn_backing_off(p, clock_ms())) {
             pl_serve_producer(p, 50); /* backing off after an abort */
             n = 0;
         } else {
@@ -553,7 +520,7 @@ int pipeline_run(pipeline_t *p)
             pl_offsets_flush(p);
         pl_parts_reap(p);
         backpressure(p);
-        now = pl_now_ms();
+        now = clock_ms();
         if (p->conf.exactly_once && pl_txn_due(p, now))
             pl_txn_commit(p);
         if (now - last_retry >= STUCK_RETRY_MS) {
@@ -599,8 +566,8 @@ void pipeline_destroy(pipeline_t *p)
         /* Whatever is still queued is abandoned: its offsets were not
          * committed, so it is routed again after a restart. */
         p->stopping = 1;
-        if (rd_kafka_purge(p->rkp, RD_KAFKA_PURGE_F_QUEUE |
-                                       RD_KAFKA_PURGE_F_INFLIGHT))
+        if (rd_kafka_purge(p->rkp,
+                           RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             log_debug("purge failed");
         if (rd_kafka_flush(p->rkp, 2000))
             log_warn("producer: %d messages not purged",
@@ -635,10 +602,10 @@ void pipeline_destroy(pipeline_t *p)
     pl_ctx_free_all(p);
     pl_txn_destroy(p);
     while (p->dl_deferred) {
-        pl_dlreq_t *dl = p->dl_deferred;
+        pl_deadletter_t *dl = p->dl_deferred;
 
         p->dl_deferred = dl->next;
-        pl_dlreq_free(dl);
+        pl_deadletter_free(dl);
     }
     for (size_t b = 0; p->parts && b < p->nbuckets; b++) {
         pl_part_t *pt;
@@ -646,10 +613,10 @@ void pipeline_destroy(pipeline_t *p)
         while ((pt = p->parts[b])) {
             p->parts[b] = pt->next;
             while (pt->stuck_head) {
-                pl_dlreq_t *dl = pt->stuck_head;
+                pl_deadletter_t *dl = pt->stuck_head;
 
                 pt->stuck_head = dl->next;
-                pl_dlreq_free(dl);
+                pl_deadletter_free(dl);
             }
             pl_part_free(pt);
         }

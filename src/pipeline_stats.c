@@ -9,25 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
-void pl_count(pl_count_t *c, size_t *n, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < *n; i++)
-        if (!strcmp(c[i].name, name))
-            break;
-    if (i == *n) {
-        if (*n == PL_MAX_REASONS)
-            i = PL_MAX_REASONS - 1; /* the last slot takes the rest */
-        else
-            snprintf(c[(*n)++].name, sizeof(c[i].name), "%s", name);
-    }
-    c[i].n++;
-}
-
-/* The router_* families of DESIGN section 7 that the pipeline feeds. */
+/* The router_* families the pipeline feeds (README.md, "Metrics"). */
 int pl_declare_metrics(metrics_t *m)
 {
     static const struct {
@@ -39,7 +24,8 @@ int pl_declare_metrics(metrics_t *m)
          "Messages consumed from the source topics.", "topic", NULL},
         {"router_messages_produced_total", METRICS_COUNTER,
          "Messages acknowledged by the brokers, per destination topic "
-         "(the dead-letter topic included).", "topic", NULL},
+         "(the dead-letter topic included).",
+         "topic", NULL},
         {"router_route_matches_total", METRICS_COUNTER,
          "Messages whose route condition held, per route.", "route", NULL},
         {"router_anomalies_total", METRICS_COUNTER,
@@ -50,8 +36,8 @@ int pl_declare_metrics(metrics_t *m)
          "Produces that failed permanently, per librdkafka error.", "error",
          NULL},
         {"router_consumer_lag", METRICS_GAUGE,
-         "Messages behind the high watermark, per assigned partition.",
-         "topic", "partition"},
+         "Messages behind the high watermark, per assigned partition.", "topic",
+         "partition"},
         {"router_inflight_messages", METRICS_GAUGE,
          "Messages consumed and not yet wholly handled.", NULL, NULL},
         {"router_rules_version", METRICS_GAUGE,
@@ -59,15 +45,16 @@ int pl_declare_metrics(metrics_t *m)
          NULL},
         {"router_transactions_total", METRICS_COUNTER,
          "Exactly-once transactions ended, per result (committed, "
-         "aborted).", "result", NULL},
+         "aborted).",
+         "result", NULL},
         {"router_paused_partitions", METRICS_GAUGE,
          "Source partitions paused (backpressure or a stuck dead letter).",
          NULL, NULL},
     };
 
     for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)
-        if (metrics_declare(m, fam[i].name, fam[i].type, fam[i].help,
-                            fam[i].l1, fam[i].l2))
+        if (metrics_declare(m, fam[i].name, fam[i].type, fam[i].help, fam[i].l1,
+                            fam[i].l2))
             return -1;
     return 0;
 }
@@ -107,8 +94,7 @@ int pl_on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
                 continue;
             lag = (lag < 0 ? 0 : lag) + l;
             if (m)
-                metrics_set(m, "router_consumer_lag", tname, pname,
-                            (double)l);
+                metrics_set(m, "router_consumer_lag", tname, pname, (double)l);
         }
     }
     if (m)
@@ -162,10 +148,9 @@ static void publish_metrics(pipeline_t *p, int paused)
         return;
     pl_fold_hits(p, p->cur);
     metrics_lock(m);
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            pl_publish_delta(m, "router_messages_consumed_total", pt->topic,
-                             pt->consumed, &pt->consumed_pub);
+    PL_FOREACH_PART(p, pt)
+    pl_publish_delta(m, "router_messages_consumed_total", pt->topic,
+                     pt->consumed, &pt->consumed_pub);
     for (size_t b = 0; b < p->ntbuckets; b++)
         for (pl_topic_t *t = p->topics[b]; t; t = t->next)
             pl_publish_delta(m, "router_messages_produced_total", t->name,
@@ -174,15 +159,18 @@ static void publish_metrics(pipeline_t *p, int paused)
     publish_counts(m, "router_produce_errors_total", p->errors, p->nerrors);
     pl_publish_delta(m, "router_unmatched_total", NULL, p->unmatched,
                      &p->unmatched_pub);
-    metrics_set(m, "router_inflight_messages", NULL, NULL,
-                (double)p->inflight);
+    metrics_set(m, "router_inflight_messages", NULL, NULL, (double)p->inflight);
     metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
     metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
     if (p->conf.exactly_once) {
-        pl_publish_delta(m, "router_transactions_total", "committed",
-                         p->txn_commits, &p->txn_commits_pub);
-        pl_publish_delta(m, "router_transactions_total", "aborted",
-                         p->txn_aborts, &p->txn_aborts_pub);
+        uint64_t commits, aborts;
+        const char *why; /* not published here */
+
+        pl_txn_counts(p, &commits, &aborts, &why);
+        pl_publish_delta(m, "router_transactions_total", "committed", commits,
+                         &p->txn_commits_pub);
+        pl_publish_delta(m, "router_transactions_total", "aborted", aborts,
+                         &p->txn_aborts_pub);
     }
     metrics_unlock(m);
 }
@@ -191,15 +179,16 @@ void pl_publish(pipeline_t *p)
 {
     pipeline_stats_t *st = &p->pub;
     int paused = 0, stuck = 0;
-    int64_t now = pl_now_ms();
+    int64_t now = clock_ms();
+    const char *txn_why;
 
     /* A revoked partition stuck on a dead letter counts: its successor
      * waits for it (pl_part_t.waiting). */
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
-            paused += !pt->revoked && pt->paused;
-            stuck += pt->stuck;
-        }
+    PL_FOREACH_PART(p, pt)
+    {
+        paused += !pt->revoked && pt->paused;
+        stuck += pt->stuck;
+    }
     if (p->assigned > 0)
         p->no_assignment_since = 0;
     else if (p->no_assignment_since == 0)
@@ -217,18 +206,17 @@ void pl_publish(pipeline_t *p)
     st->paused = paused;
     st->stuck = stuck;
     st->rules_version = p->cur->version;
-    st->txn_commits = p->txn_commits;
-    st->txn_aborts = p->txn_aborts;
+    pl_txn_counts(p, &st->txn_commits, &st->txn_aborts, &txn_why);
     st->running = !atomic_load(&p->stop) && !p->fatal;
     if (p->fatal)
         snprintf(st->health, sizeof(st->health), "%s", p->fatal_reason);
     else if (stuck)
         snprintf(st->health, sizeof(st->health),
                  "%d partition(s) stuck on a failed dead letter", stuck);
-    else if (p->txn_error[0])
+    else if (txn_why)
         snprintf(st->health, sizeof(st->health),
                  "exactly-once: transaction aborted, replaying: %.180s",
-                 p->txn_error);
+                 txn_why);
     else if (p->no_assignment_since &&
              now - p->no_assignment_since > p->conf.health_grace_ms)
         snprintf(st->health, sizeof(st->health),
@@ -262,4 +250,3 @@ void pipeline_stats(pipeline_t *p, pipeline_stats_t *st)
     st->lag = p->lag;
     pthread_mutex_unlock(&p->lock);
 }
-

@@ -1,7 +1,8 @@
-/* pipeline_txn.c - the exactly-once mode (DESIGN section 5): the messages
- * routed from a run of consumed messages and the source offsets past them
- * commit in one Kafka transaction, so a consumer reading the destinations
- * with isolation.level=read_committed sees each routed message once.
+/* pipeline_txn.c - the exactly-once mode (docs/design.md, "A message's path"):
+ * the messages routed from a run of consumed messages and the source offsets
+ * past them commit in one Kafka transaction, so a consumer reading the
+ * destinations with isolation.level=read_committed sees each routed message
+ * once.
  *
  * A transaction ends every txn_interval_ms or txn_max_messages consumed
  * messages, on a revoke and on stop. On an abortable error it is aborted
@@ -10,7 +11,7 @@
  * good is remembered (the poison list) and its destination gets a dead
  * letter on the replay. Fencing and other fatal errors stop the router.
  * Routing thread only. */
-#include "pipeline_int.h"
+#include "pipeline_txn_int.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,17 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define TXN_OFFSETS_TIMEOUT_MS 30000
-#define TXN_TRIES 5             /* retriable errors before aborting */
-#define TXN_CALL_MS 5000        /* one commit or abort call waits this */
-#define TXN_ABORT_TRIES 3       /* abort calls before giving up */
-#define TXN_BACKOFF_MIN_MS 200  /* pause after an abort, doubling ... */
-#define TXN_BACKOFF_MAX_MS 5000 /* ... up to this */
-#define TXN_POISON_MAX 10000    /* remembered failed produces */
-#define TXN_HOLD_MS 10000       /* a failing destination is held this long */
-#define TXN_FAILING_MAX 64      /* failing destinations remembered */
+#define TXN_TRIES              5    /* retriable errors before aborting */
+#define TXN_CALL_MS            5000 /* one commit or abort call waits this */
+#define TXN_ABORT_TRIES        3    /* abort calls before giving up */
+#define TXN_BACKOFF_MIN_MS     200  /* pause after an abort, doubling ... */
+#define TXN_BACKOFF_MAX_MS     5000 /* ... up to this */
 
 int pl_txn_id(const pipeline_conf_t *conf, char *id, size_t id_size)
 {
@@ -62,15 +61,13 @@ static void txn_fatal(pipeline_t *p, const char *what, rd_kafka_error_t *e)
         code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
         code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
         strstr(fatal, "fenced"))
-        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+        pl_fatal(p,
                  "exactly-once: fenced by another producer with "
                  "transactional.id \"%.64s\": give each router instance "
                  "its own --transactional-id (%.40s)",
-                 p->txn_id, fatal);
+                 p->txn->id, fatal);
     else
-        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                 "exactly-once: %s: %.200s", what, fatal);
-    p->fatal = 1;
+        pl_fatal(p, "exactly-once: %s: %.200s", what, fatal);
 }
 
 /* What to do after a failed transactional call (e is destroyed). */
@@ -97,6 +94,31 @@ static enum txn_next txn_error(pipeline_t *p, const char *what,
     return next;
 }
 
+int pl_txn_create(pipeline_t *p, char *errstr, size_t errstr_size)
+{
+    p->txn = calloc(1, sizeof(*p->txn));
+    if (!p->txn) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    if (pl_txn_id(&p->conf, p->txn->id, sizeof(p->txn->id))) {
+        snprintf(errstr, errstr_size, "--transactional-id: too long");
+        return -1;
+    }
+    p->txn->backoff_ms = TXN_BACKOFF_MIN_MS;
+    return 0;
+}
+
+const char *pl_txn_name(const pipeline_t *p)
+{
+    return p->txn ? p->txn->id : NULL;
+}
+
+int pl_txn_backing_off(const pipeline_t *p, int64_t now)
+{
+    return p->txn && now < p->txn->resume_at;
+}
+
 int pl_txn_init(pipeline_t *p, char *errstr, size_t errstr_size)
 {
     rd_kafka_error_t *e;
@@ -106,11 +128,11 @@ int pl_txn_init(pipeline_t *p, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size,
                  "exactly-once: init_transactions (transactional.id "
                  "\"%s\"): %s",
-                 p->txn_id, rd_kafka_error_string(e));
+                 p->txn->id, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         return -1;
     }
-    log_info("exactly-once: transactional.id \"%s\"", p->txn_id);
+    log_info("exactly-once: transactional.id \"%s\"", p->txn->id);
     return 0;
 }
 
@@ -118,216 +140,29 @@ int pl_txn_begin(pipeline_t *p)
 {
     rd_kafka_error_t *e;
 
-    if (p->txn_open)
+    if (p->txn->open)
         return 0;
     if ((e = rd_kafka_begin_transaction(p->rkp))) {
         txn_fatal(p, "begin_transaction", e);
         rd_kafka_error_destroy(e);
         return -1;
     }
-    p->txn_open = 1;
-    p->txn_failed = 0;
-    p->txn_started = pl_now_ms();
-    p->txn_msgs = 0;
+    p->txn->open = 1;
+    p->txn->failed = 0;
+    p->txn->started = clock_ms();
+    p->txn->msgs = 0;
     return 0;
 }
 
 int pl_txn_due(const pipeline_t *p, int64_t now)
 {
-    if (!p->txn_open)
+    if (!p->txn->open)
         return 0;
-    if (p->txn_failed)
+    if (p->txn->failed)
         return 1;
-    return p->txn_msgs > 0 &&
-           (p->txn_msgs >= (uint64_t)p->conf.txn_max_messages ||
-            now - p->txn_started >= p->conf.txn_interval_ms);
-}
-
-void pl_txn_fail(pipeline_t *p, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (p->txn_failed || p->txn_aborting)
-        return; /* the first reason is the one to tell */
-    va_start(ap, fmt);
-    vsnprintf(p->txn_error, sizeof(p->txn_error), fmt, ap);
-    va_end(ap);
-    p->txn_failed = 1;
-    log_warn("exactly-once: transaction will be aborted and replayed: %s",
-             p->txn_error);
-}
-
-/* ---- the poison list -------------------------------------------------- */
-
-static void poison_free(pl_poison_t *x)
-{
-    free(x->topic);
-    free(x->dest);
-    free(x->error);
-}
-
-static void failing_free(pl_failing_t *f)
-{
-    free(f->dest);
-    free(f->error);
-}
-
-/* dest failed for good in the open transaction: one strike per
- * transaction; the second in a row holds it for TXN_HOLD_MS. */
-static void dest_strike(pipeline_t *p, const char *dest, const char *err)
-{
-    pl_failing_t *f = NULL;
-    char *e;
-
-    for (size_t i = 0; i < p->nfailing && !f; i++)
-        if (!strcmp(p->failing[i].dest, dest))
-            f = &p->failing[i];
-    if (!f) {
-        if (p->nfailing == TXN_FAILING_MAX ||
-            !(f = realloc(p->failing, (p->nfailing + 1) * sizeof(*f))))
-            return; /* only per message, then */
-        p->failing = f;
-        f = &p->failing[p->nfailing];
-        memset(f, 0, sizeof(*f));
-        f->abort_seen = UINT64_MAX;
-        if (!(f->dest = strdup(dest)))
-            return;
-        p->nfailing++;
-    }
-    if ((e = strdup(err))) {
-        free(f->error);
-        f->error = e;
-    }
-    if (f->abort_seen == p->txn_aborts)
-        return; /* this transaction already counted */
-    f->abort_seen = p->txn_aborts;
-    if (++f->strikes >= 2 && f->error) {
-        f->until = pl_now_ms() + TXN_HOLD_MS;
-        log_warn("exactly-once: produces to %s failed in %d transactions "
-                 "in a row (%s): its messages go to the dead letter for "
-                 "%d s", dest, f->strikes, f->error, TXN_HOLD_MS / 1000);
-    }
-}
-
-void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
-{
-    const pl_dref_t *d = rkm->_private;
-    const pl_msgctx_t *ctx = d->ctx;
-    const char *dest = rd_kafka_topic_name(rkm->rkt);
-    const char *err = rd_kafka_err2str(rkm->err);
-    pl_poison_t *x;
-
-    /* A failure reported while aborting is still a failure (only the
-     * purges of the abort are not: they are local errors, below). */
-    if (!p->txn_aborting)
-        pl_txn_fail(p, "produce to %s failed: %s", dest, err);
-    if (d->route == PL_DREF_DEAD)
-        return; /* no substitute for a dead letter: the replay retries */
-    /* Local errors of the transaction itself (purged, state, fenced) say
-     * nothing about this message: it is simply routed again. */
-    if (rkm->err < 0 && rkm->err != RD_KAFKA_RESP_ERR__MSG_TIMED_OUT &&
-        rkm->err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
-        rkm->err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
-        rkm->err != RD_KAFKA_RESP_ERR__INVALID_ARG)
-        return;
-    p->produce_errors++;
-    pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
-    dest_strike(p, dest, err);
-    if (p->npoison == TXN_POISON_MAX) {
-        log_warn("exactly-once: %d failed produces remembered; forgetting "
-                 "the oldest (it will be retried)", TXN_POISON_MAX);
-        poison_free(&p->poison[0]);
-        memmove(p->poison, p->poison + 1,
-                --p->npoison * sizeof(*p->poison));
-    }
-    x = realloc(p->poison, (p->npoison + 1) * sizeof(*p->poison));
-    if (!x) {
-        log_error("exactly-once: out of memory remembering a failed "
-                  "produce; it will be retried");
-        return;
-    }
-    p->poison = x;
-    x = &p->poison[p->npoison];
-    x->topic = strdup(ctx->part->topic);
-    x->dest = strdup(dest);
-    x->error = strdup(err);
-    x->partition = ctx->partition;
-    x->offset = ctx->offset;
-    if (!x->topic || !x->dest || !x->error) {
-        poison_free(x);
-        log_error("exactly-once: out of memory remembering a failed "
-                  "produce; it will be retried");
-        return;
-    }
-    p->npoison++;
-}
-
-int pl_txn_poison_take(pipeline_t *p, const pl_msgctx_t *ctx,
-                       const char *dest, char *err, size_t err_size)
-{
-    for (size_t i = 0; i < p->nfailing; i++) {
-        const pl_failing_t *f = &p->failing[i];
-
-        if (f->until && !strcmp(f->dest, dest) && pl_now_ms() < f->until) {
-            snprintf(err, err_size, "%s (failing: not tried again until "
-                     "it has been held %d s)", f->error, TXN_HOLD_MS / 1000);
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < p->npoison; i++) {
-        pl_poison_t *x = &p->poison[i];
-
-        if (x->offset != ctx->offset || x->partition != ctx->partition ||
-            strcmp(x->dest, dest) || strcmp(x->topic, ctx->part->topic))
-            continue;
-        snprintf(err, err_size, "%s", x->error);
-        poison_free(x);
-        memmove(x, x + 1, (--p->npoison - i) * sizeof(*x));
-        return 1;
-    }
-    return 0;
-}
-
-/* Forget the failed produces of messages at or past which l's offsets
- * were just committed: they are not consumed again, and each entry left
- * would cost every later routed message a comparison. */
-static void poison_prune(pipeline_t *p,
-                         const rd_kafka_topic_partition_list_t *l)
-{
-    size_t keep = 0;
-
-    for (size_t i = 0; i < p->npoison; i++) {
-        pl_poison_t *x = &p->poison[i];
-        int stale = 0;
-
-        for (int j = 0; j < l->cnt && !stale; j++)
-            stale = l->elems[j].partition == x->partition &&
-                    x->offset < l->elems[j].offset &&
-                    !strcmp(l->elems[j].topic, x->topic);
-        if (stale)
-            poison_free(x);
-        else
-            p->poison[keep++] = *x;
-    }
-    p->npoison = keep;
-}
-
-/* After a commit: a destination that was not held starts counting
- * strikes again; one whose hold ran out is forgotten (tried again). */
-static void failing_prune(pipeline_t *p)
-{
-    int64_t now = pl_now_ms();
-    size_t keep = 0;
-
-    for (size_t i = 0; i < p->nfailing; i++) {
-        pl_failing_t *f = &p->failing[i];
-
-        if (!f->until || now >= f->until)
-            failing_free(f);
-        else
-            p->failing[keep++] = *f;
-    }
-    p->nfailing = keep;
+    return p->txn->msgs > 0 &&
+           (p->txn->msgs >= (uint64_t)p->conf.txn_max_messages ||
+            now - p->txn->started >= p->conf.txn_interval_ms);
 }
 
 /* ---- commit and abort ------------------------------------------------- */
@@ -337,37 +172,35 @@ static void failing_prune(pipeline_t *p)
  * the drain timeout (the transaction is then doomed). */
 static int txn_drain(pipeline_t *p)
 {
-    int64_t end = pl_now_ms() + p->conf.drain_timeout_ms;
+    int64_t end = clock_ms() + p->conf.drain_timeout_ms;
 
-    while (p->inflight > 0 && !p->txn_failed && !p->fatal) {
-        if (pl_now_ms() >= end) {
-            pl_txn_fail(p, "%" PRIu64 " messages not acknowledged within "
-                        "%d ms", p->inflight, p->conf.drain_timeout_ms);
+    while (p->inflight > 0 && !p->txn->failed && !p->fatal) {
+        if (clock_ms() >= end) {
+            pl_txn_fail(p,
+                        "%" PRIu64 " messages not acknowledged within "
+                        "%d ms",
+                        p->inflight, p->conf.drain_timeout_ms);
             break;
         }
         pl_serve_producer(p, 10);
     }
-    return p->txn_failed || p->fatal ? -1 : 0;
+    return p->txn->failed || p->fatal ? -1 : 0;
 }
 
 /* The offsets past what the open transaction handled, per partition it
  * read. NULL when out of memory. */
+/* pl_offsets_list() pick: partitions the open transaction read. */
+static int pick_txn(pipeline_t *p, pl_part_t *pt, int64_t *off, void *opaque)
+{
+    (void)p;
+    (void)opaque;
+    return pt->txn_base >= 0 && *off >= 0;
+}
+
+/* The source offsets of the open transaction: NULL when out of memory. */
 static rd_kafka_topic_partition_list_t *txn_offsets(pipeline_t *p)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
-
-    if (!l)
-        return NULL;
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
-            int64_t off = tracker_commit_offset(pt->tr);
-
-            if (pt->txn_base >= 0 && off >= 0)
-                rd_kafka_topic_partition_list_add(l, pt->topic,
-                                                  pt->partition)
-                    ->offset = off;
-        }
-    return l;
+    return pl_offsets_list(p, pick_txn, NULL);
 }
 
 /* Rewind every partition the aborted transaction read to where it began,
@@ -381,42 +214,39 @@ static int txn_rewind(pipeline_t *p)
 
     if (!l)
         goto oom;
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
-            tracker_t *tr;
+    PL_FOREACH_PART(p, pt)
+    {
+        tracker_t *tr;
 
-            if (pt->txn_base < 0)
-                continue;
-            if (!(tr = tracker_create(pt->topic, pt->partition)))
-                goto oom;
-            tracker_destroy(pt->tr);
-            pt->tr = tr;
-            if (!pt->revoked)
-                rd_kafka_topic_partition_list_add(l, pt->topic,
-                                                  pt->partition)
-                    ->offset = pt->txn_base;
-            log_info("exactly-once: %s [%" PRId32 "] rewound to offset "
-                     "%" PRId64, pt->topic, pt->partition, pt->txn_base);
-            pt->txn_base = -1;
-        }
+        if (pt->txn_base < 0)
+            continue;
+        if (!(tr = tracker_create(pt->topic, pt->partition)))
+            goto oom;
+        tracker_destroy(pt->tr);
+        pt->tr = tr;
+        if (!pt->revoked)
+            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
+                ->offset = pt->txn_base;
+        log_info("exactly-once: %s [%" PRId32 "] rewound to offset "
+                 "%" PRId64,
+                 pt->topic, pt->partition, pt->txn_base);
+        pt->txn_base = -1;
+    }
     if (l->cnt > 0) {
         e = rd_kafka_seek_partitions(p->rkc, l, 10000);
         if (e) {
-            snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-                     "exactly-once: cannot rewind after an abort: %s",
+            pl_fatal(p, "exactly-once: cannot rewind after an abort: %s",
                      rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
-            p->fatal = 1;
             rc = -1;
         }
         for (int i = 0; i < l->cnt && rc == 0; i++)
             if (l->elems[i].err) {
-                snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+                pl_fatal(p,
                          "exactly-once: cannot rewind %s [%" PRId32
                          "] after an abort: %s",
                          l->elems[i].topic, l->elems[i].partition,
                          rd_kafka_err2str(l->elems[i].err));
-                p->fatal = 1;
                 rc = -1;
             }
     }
@@ -425,9 +255,7 @@ static int txn_rewind(pipeline_t *p)
 oom:
     if (l)
         rd_kafka_topic_partition_list_destroy(l);
-    snprintf(p->fatal_reason, sizeof(p->fatal_reason),
-             "exactly-once: out of memory rewinding after an abort");
-    p->fatal = 1;
+    pl_fatal(p, "exactly-once: out of memory rewinding after an abort");
     return -1;
 }
 
@@ -440,7 +268,7 @@ static int txn_abort(pipeline_t *p)
     rd_kafka_error_t *e;
     int tries = 0;
 
-    p->txn_aborting = 1;
+    p->txn->aborting = 1;
     /* Each call is bounded: an abort that cannot complete (librdkafka
      * 2.0.2 can wait for ever for a partition whose retried request lost
      * its sequence to the abort's purge) must not hang the router, nor
@@ -452,40 +280,39 @@ static int txn_abort(pipeline_t *p)
         if (txn_error(p, "abort_transaction", e) != TXN_RETRY ||
             ++tries == TXN_ABORT_TRIES || atomic_load(&p->stop)) {
             if (!p->fatal) {
-                snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+                pl_fatal(p,
                          "exactly-once: the transaction could not be "
                          "aborted (%.100s); nothing of it was committed: "
                          "restarted, the router routes it again from the "
                          "last committed offsets",
                          why);
-                p->fatal = 1;
             }
-            p->txn_aborting = 0;
+            p->txn->aborting = 0;
             return -1;
         }
     }
-    end = pl_now_ms() + p->conf.drain_timeout_ms;
-    while (p->inflight > 0 && pl_now_ms() < end)
+    end = clock_ms() + p->conf.drain_timeout_ms;
+    while (p->inflight > 0 && clock_ms() < end)
         pl_serve_producer(p, 10);
-    p->txn_aborting = 0;
-    p->txn_open = 0;
-    p->txn_failed = 0;
-    p->txn_aborts++;
+    p->txn->aborting = 0;
+    p->txn->open = 0;
+    p->txn->failed = 0;
+    p->txn->aborts++;
     if (p->inflight > 0) {
-        snprintf(p->fatal_reason, sizeof(p->fatal_reason),
+        pl_fatal(p,
                  "exactly-once: %" PRIu64 " messages still in flight after "
-                 "an abort", p->inflight);
-        p->fatal = 1;
+                 "an abort",
+                 p->inflight);
         return -1;
     }
     if (txn_rewind(p))
         return -1;
-    p->txn_resume_at = pl_now_ms() + p->txn_backoff_ms;
+    p->txn->resume_at = clock_ms() + p->txn->backoff_ms;
     log_warn("exactly-once: transaction aborted (%s); replaying in %d ms",
-             p->txn_error, p->txn_backoff_ms);
-    p->txn_backoff_ms = p->txn_backoff_ms * 2 > TXN_BACKOFF_MAX_MS
-                            ? TXN_BACKOFF_MAX_MS
-                            : p->txn_backoff_ms * 2;
+             p->txn->error, p->txn->backoff_ms);
+    p->txn->backoff_ms = p->txn->backoff_ms * 2 > TXN_BACKOFF_MAX_MS
+                             ? TXN_BACKOFF_MAX_MS
+                             : p->txn->backoff_ms * 2;
     return -1;
 }
 
@@ -496,9 +323,9 @@ int pl_txn_commit(pipeline_t *p)
     rd_kafka_error_t *e;
     enum txn_next next;
     int tries = 0;
-    uint64_t msgs = p->txn_msgs;
+    uint64_t msgs = p->txn->msgs;
 
-    if (!p->txn_open)
+    if (!p->txn->open)
         return 0;
     if (txn_drain(p))
         goto abort;
@@ -525,21 +352,19 @@ int pl_txn_commit(pipeline_t *p)
         next = txn_error(p, "commit_transaction", e);
         if (next == TXN_FATAL)
             goto out;
-        if (next == TXN_ABORT || ++tries == TXN_TRIES ||
-            atomic_load(&p->stop))
+        if (next == TXN_ABORT || ++tries == TXN_TRIES || atomic_load(&p->stop))
             goto abort;
     }
-    for (size_t b = 0; b < p->nbuckets; b++)
-        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next)
-            pt->txn_base = -1;
-    if (p->npoison)
-        poison_prune(p, l);
-    failing_prune(p);
-    p->txn_open = 0;
-    p->txn_commits++;
+    PL_FOREACH_PART(p, pt)
+    pt->txn_base = -1;
+    if (p->txn->npoison)
+        pl_txn_poison_prune(p, l);
+    pl_txn_failing_prune(p);
+    p->txn->open = 0;
+    p->txn->commits++;
     if (msgs > 0) {
-        p->txn_error[0] = '\0';
-        p->txn_backoff_ms = TXN_BACKOFF_MIN_MS;
+        p->txn->error[0] = '\0';
+        p->txn->backoff_ms = TXN_BACKOFF_MIN_MS;
     }
     log_debug("exactly-once: committed %" PRIu64 " messages", msgs);
 out:
@@ -556,18 +381,4 @@ abort:
     if (p->fatal)
         return -1;
     return txn_abort(p);
-}
-
-void pl_txn_destroy(pipeline_t *p)
-{
-    for (size_t i = 0; i < p->npoison; i++)
-        poison_free(&p->poison[i]);
-    free(p->poison);
-    p->poison = NULL;
-    p->npoison = 0;
-    for (size_t i = 0; i < p->nfailing; i++)
-        failing_free(&p->failing[i]);
-    free(p->failing);
-    p->failing = NULL;
-    p->nfailing = 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonptr.h"
 #include "jsonscan.h"
 
 /* ---- Validation ---- */
@@ -484,18 +485,18 @@ static void test_pointer_table(void **state)
     assert_non_null(js);
     for (i = 0; i < sizeof(ptr_cases) / sizeof(ptr_cases[0]); i++) {
         const ptr_case_t *c = &ptr_cases[i];
-        jsonscan_ptr_t *p = jsonscan_ptr_compile(c->ptr, err, sizeof(err));
+        jsonptr_t *p = jsonptr_compile(c->ptr, err, sizeof(err));
         const jsonscan_tok_t *t;
         long idx;
 
         if (!p)
             fail_msg("case %zu '%s': compile failed: %s", i, c->ptr, err);
-        assert_string_equal(jsonscan_ptr_text(p), c->ptr);
+        assert_string_equal(jsonptr_text(p), c->ptr);
         if (jsonscan_parse(js, c->doc, strlen(c->doc)))
             fail_msg("case %zu: document invalid: %s", i,
                      jsonscan_error(js, NULL));
         t = jsonscan_tokens(js, &n);
-        idx = jsonscan_get(js, p);
+        idx = jsonptr_get(js, p);
         if (!c->want && idx != -1)
             fail_msg("case %zu '%s': found token %ld, expected none", i, c->ptr,
                      idx);
@@ -504,7 +505,7 @@ static void test_pointer_table(void **state)
              memcmp(c->doc + t[idx].start, c->want, t[idx].len)))
             fail_msg("case %zu '%s': got token %ld, expected '%s'", i, c->ptr,
                      idx, c->want);
-        jsonscan_ptr_destroy(p);
+        jsonptr_destroy(p);
     }
     jsonscan_destroy(js);
 }
@@ -512,24 +513,24 @@ static void test_pointer_table(void **state)
 static void test_pointer_on_failed_parse_resolves_nothing(void **state)
 {
     jsonscan_t *js = jsonscan_create(0);
-    jsonscan_ptr_t *root = jsonscan_ptr_compile("", NULL, 0);
-    jsonscan_ptr_t *p = jsonscan_ptr_compile("/a", NULL, 0);
+    jsonptr_t *root = jsonptr_compile("", NULL, 0);
+    jsonptr_t *p = jsonptr_compile("/a", NULL, 0);
 
     (void)state;
     assert_non_null(js);
     assert_non_null(root);
     assert_non_null(p);
-    assert_int_equal(jsonscan_get(js, root), -1); /* nothing parsed yet */
+    assert_int_equal(jsonptr_get(js, root), -1); /* nothing parsed yet */
     assert_int_equal(jsonscan_parse(js, "{\"a\":1}", 7), 0);
-    assert_int_equal(jsonscan_get(js, p), 2);
+    assert_int_equal(jsonptr_get(js, p), 2);
     assert_int_equal(jsonscan_parse(js, "{\"a\":1,}", 8), -1);
-    assert_int_equal(jsonscan_get(js, p), -1);
-    assert_int_equal(jsonscan_get(js, root), -1);
-    assert_int_equal(jsonscan_get(NULL, p), -1);
-    assert_int_equal(jsonscan_get(js, NULL), -1);
-    jsonscan_ptr_destroy(p);
-    jsonscan_ptr_destroy(root);
-    jsonscan_ptr_destroy(NULL);
+    assert_int_equal(jsonptr_get(js, p), -1);
+    assert_int_equal(jsonptr_get(js, root), -1);
+    assert_int_equal(jsonptr_get(NULL, p), -1);
+    assert_int_equal(jsonptr_get(js, NULL), -1);
+    jsonptr_destroy(p);
+    jsonptr_destroy(root);
+    jsonptr_destroy(NULL);
     jsonscan_destroy(js);
 }
 
@@ -555,22 +556,22 @@ static void test_pointer_compile_errors(void **state)
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         strcpy(err, "unset");
-        assert_null(jsonscan_ptr_compile(cases[i].ptr, err, sizeof(err)));
+        assert_null(jsonptr_compile(cases[i].ptr, err, sizeof(err)));
         if (!strstr(err, cases[i].why))
             fail_msg("case %zu: error '%s' lacks '%s'", i, err, cases[i].why);
     }
     /* A tiny or missing errstr is no problem. */
-    assert_null(jsonscan_ptr_compile("a", err, 4));
+    assert_null(jsonptr_compile("a", err, 4));
     assert_string_equal(err, "JSO");
-    assert_null(jsonscan_ptr_compile("a", NULL, 0));
+    assert_null(jsonptr_compile("a", NULL, 0));
 }
 
 static void test_pointer_escape_order(void **state)
 {
     static const char doc[] = "{\"~1\": \"tilde-one\", \"/\": \"slash\"}";
     jsonscan_t *js = jsonscan_create(0);
-    jsonscan_ptr_t *p = jsonscan_ptr_compile("/~01", NULL, 0);
-    jsonscan_ptr_t *q = jsonscan_ptr_compile("/~1", NULL, 0);
+    jsonptr_t *p = jsonptr_compile("/~01", NULL, 0);
+    jsonptr_t *q = jsonptr_compile("/~1", NULL, 0);
     const jsonscan_tok_t *t;
     size_t n;
 
@@ -580,10 +581,10 @@ static void test_pointer_escape_order(void **state)
     assert_non_null(q);
     assert_int_equal(jsonscan_parse(js, doc, sizeof(doc) - 1), 0);
     t = jsonscan_tokens(js, &n);
-    assert_true(jsonscan_str_eq(js, &t[jsonscan_get(js, p)], "tilde-one", 9));
-    assert_true(jsonscan_str_eq(js, &t[jsonscan_get(js, q)], "slash", 5));
-    jsonscan_ptr_destroy(p);
-    jsonscan_ptr_destroy(q);
+    assert_true(jsonscan_str_eq(js, &t[jsonptr_get(js, p)], "tilde-one", 9));
+    assert_true(jsonscan_str_eq(js, &t[jsonptr_get(js, q)], "slash", 5));
+    jsonptr_destroy(p);
+    jsonptr_destroy(q);
     jsonscan_destroy(js);
 }
 

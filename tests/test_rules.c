@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
 #include "../rules/rules_internal.h"
+#include "rules.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -110,8 +110,8 @@ static const char *res_str(const rules_result_t *r, char *buf, size_t cap)
     for (i = 0; i < r->ndests; i++)
         o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? "," : "",
                               r->dests[i].topic);
-    o += (size_t)snprintf(buf + o, cap - o, " dl=%s m=",
-                          r->dead_letter ? r->reason : "-");
+    o += (size_t)snprintf(buf + o, cap - o,
+                          " dl=%s m=", r->dead_letter ? r->reason : "-");
     for (i = 0; i < r->nmatched; i++)
         o += (size_t)snprintf(buf + o, cap - o, "%s%u", i ? "," : "",
                               r->matched[i]);
@@ -122,8 +122,8 @@ static const char *res_str(const rules_result_t *r, char *buf, size_t cap)
 /* ---- loading: errors ----------------------------------------------------- */
 
 #define HEAD "{\"version\":1,\"sources\":[\"s\"],"
-#define DL "\"dead_letter\":{\"topic\":\"dl\"},"
-#define R(cond)                                                              \
+#define DL   "\"dead_letter\":{\"topic\":\"dl\"},"
+#define R(cond)                                                                \
     HEAD DL "\"routes\":[{\"name\":\"r\",\"if\":" cond ",\"to\":\"o\"}]}"
 
 typedef struct err_case {
@@ -134,8 +134,7 @@ typedef struct err_case {
 
 static const err_case_t err_cases[] = {
     /* syntax */
-    {"{\"version\":1,\n \"sources\":[\"s\",],\n}", "invalid JSON at line 2",
-     2},
+    {"{\"version\":1,\n \"sources\":[\"s\",],\n}", "invalid JSON at line 2", 2},
     {"", "invalid JSON", -1},
     {"{\"version\":1,\"version\":1}", "duplicate", -1},
     /* top level */
@@ -153,8 +152,7 @@ static const err_case_t err_cases[] = {
      "sources[1]: duplicate source \"a\"", 0},
     {"{\"version\":1,\"sources\":[\"^\"],\"routes\":[]}",
      "sources[0]: \"^\" needs a regex", 0},
-    {"{\"version\":1,\"sources\":[3],\"routes\":[]}", "sources[0]: must be",
-     0},
+    {"{\"version\":1,\"sources\":[3],\"routes\":[]}", "sources[0]: must be", 0},
     {HEAD "\"unmatched\":\"keep\",\"routes\":[]}",
      "unmatched: must be \"drop\", \"dead_letter\" or {\"topic\": name}", 0},
     {HEAD "\"unmatched\":{\"topic\":\"..\"},\"routes\":[]}",
@@ -284,8 +282,7 @@ static const err_case_t err_cases[] = {
     {R("{\"key\":\"u1\",\"eq\":\"u1\"}"), "routes[0].if.key: must be true", 0},
     {R("{\"topic\":1,\"eq\":\"t\"}"), "routes[0].if.topic: must be true", 0},
     {R("{\"key\":true,\"eq\":1}"),
-     "routes[0].if.eq: eq takes a string here (key is compared as bytes)",
-     0},
+     "routes[0].if.eq: eq takes a string here (key is compared as bytes)", 0},
     {R("{\"value\":true,\"in\":[\"a\",null]}"),
      "routes[0].if.in[1]: in takes a string here", 0},
     {R("{\"header\":\"\",\"eq\":\"x\"}"),
@@ -300,14 +297,13 @@ static const err_case_t err_cases[] = {
      0},
     {R("{\"size\":{\"gt\":1,\"lt\":9}}"),
      "routes[0].if.size: size takes one operator", 0},
-    {R("{\"size\":{\"big\":1}}"),
-     "routes[0].if.size: unknown operator \"big\"", 0},
+    {R("{\"size\":{\"big\":1}}"), "routes[0].if.size: unknown operator \"big\"",
+     0},
     {R("{\"size\":{\"prefix\":\"1\"}}"),
      "routes[0].if.size.prefix: prefix does not apply to size", 0},
     {R("{\"size\":{\"gt\":1},\"lt\":2}"),
      "routes[0].if: size takes its operator inside", 0},
-    {R("{\"all\":{}}"), "routes[0].if.all: must be an array of conditions",
-     0},
+    {R("{\"all\":{}}"), "routes[0].if.all: must be an array of conditions", 0},
     {R("{\"any\":[{\"json\":true},{\"nope\":1}]}"),
      "routes[0].if.any[1]: unknown key \"nope\"", 0},
     {R("{\"not\":[]}"), "routes[0].if.not: a condition must be an object", 0},
@@ -389,8 +385,8 @@ static const char design_example[] =
 static void test_accessors_list_sources_names_and_topics(void **state)
 {
     static const char *const topics[] = {
-        "music.play", "music.search", "audit.search", "music.vip",
-        "music.after", "music.other", "music.events.anomalies"};
+        "music.play",  "music.search", "audit.search",          "music.vip",
+        "music.after", "music.other",  "music.events.anomalies"};
     rules_set_t *rs = load_or_fail(design_example, 0);
     size_t i;
 
@@ -442,8 +438,8 @@ static void test_topic_names_follow_kafka(void **state)
     static const struct {
         const char *name;
         int ok;
-    } cases[] = {{"a", 1},   {"music.play", 1}, {"A-Z_0.9", 1}, {".", 0},
-                 {"..", 0},  {"...", 1},        {"", 0},        {"a b", 0},
+    } cases[] = {{"a", 1},   {"music.play", 1},  {"A-Z_0.9", 1}, {".", 0},
+                 {"..", 0},  {"...", 1},         {"", 0},        {"a b", 0},
                  {"a/b", 0}, {"caf\xc3\xa9", 0}, {"a:b", 0}};
     char long_name[251];
     size_t i;
@@ -468,7 +464,10 @@ typedef struct op_case {
     tmsg_t m;
 } op_case_t;
 
-#define TIER_VIP {"tier", "vip", "num", "42", "nullh", NULLV, NULL}
+#define TIER_VIP                                                               \
+    {                                                                          \
+        "tier", "vip", "num", "42", "nullh", NULLV, NULL                       \
+    }
 
 static const op_case_t op_cases[] = {
     /* field eq: by JSON type */
@@ -547,7 +546,8 @@ static const op_case_t op_cases[] = {
     {"{\"json\":true}", 0, {.value = NULLV}},
     {"{\"json\":true}", 1, {.value = "3"}},
     /* a field of a value that is not JSON: every operator false */
-    {"{\"field\":\"/type\",\"eq\":\"play\"}", 0,
+    {"{\"field\":\"/type\",\"eq\":\"play\"}",
+     0,
      {.value = "{\"type\":\"play\""}},
     {"{\"field\":\"/type\",\"ne\":\"skip\"}", 0, {.value = "x"}},
     {"{\"not\":{\"field\":\"/type\",\"eq\":\"play\"}}", 1, {.value = "x"}},
@@ -582,9 +582,11 @@ static const op_case_t op_cases[] = {
     {"{\"header\":\"tier\",\"regex\":\"^v\"}", 1, {.hdrs = TIER_VIP}},
     {"{\"header\":\"tier\",\"prefix\":\"vi\"}", 1, {.hdrs = TIER_VIP}},
     {"{\"header\":\"tier\",\"in\":[\"gold\",\"vip\"]}", 1, {.hdrs = TIER_VIP}},
-    {"{\"header\":\"tier\",\"eq\":\"vip\"}", 1,
+    {"{\"header\":\"tier\",\"eq\":\"vip\"}",
+     1,
      {.hdrs = {"tier", "free", "tier", "vip", NULL}}},
-    {"{\"header\":\"tier\",\"eq\":\"free\"}", 0,
+    {"{\"header\":\"tier\",\"eq\":\"free\"}",
+     0,
      {.hdrs = {"tier", "free", "tier", "vip", NULL}}},
     /* topic */
     {"{\"topic\":true,\"eq\":\"music.events\"}", 1, {0}},
@@ -623,19 +625,24 @@ static const op_case_t op_cases[] = {
     {"{\"not\":{\"all\":[]}}", 0, {0}},
     {"{\"all\":[{\"field\":\"/type\",\"eq\":\"play\"},{\"key\":true,"
      "\"eq\":\"u1\"}]}",
-     1, {0}},
+     1,
+     {0}},
     {"{\"all\":[{\"field\":\"/type\",\"eq\":\"play\"},{\"key\":true,"
      "\"eq\":\"u2\"}]}",
-     0, {0}},
+     0,
+     {0}},
     {"{\"all\":[{\"field\":\"/type\",\"eq\":\"skip\"},{\"key\":true,"
      "\"eq\":\"u1\"}]}",
-     0, {0}},
+     0,
+     {0}},
     {"{\"any\":[{\"exists\":\"/nope\"},{\"field\":\"/type\",\"eq\":"
      "\"play\"}]}",
-     1, {0}},
+     1,
+     {0}},
     {"{\"any\":[{\"exists\":\"/nope\"},{\"field\":\"/type\",\"eq\":"
      "\"x\"}]}",
-     0, {0}},
+     0,
+     {0}},
     {"{\"not\":{\"any\":[{\"exists\":\"/nope\"},{\"json\":false}]}}", 1, {0}},
 };
 
@@ -677,16 +684,22 @@ typedef struct order_case {
 } order_case_t;
 
 static const order_case_t order_cases[] = {
-    {"not JSON: first anomaly, nothing else", {.value = "{\"uid\":"},
+    {"not JSON: first anomaly, nothing else",
+     {.value = "{\"uid\":"},
      "d= dl=not_json m= u=0",
      "anomalies[0] \"not_json\": the value is not JSON: "},
-    {"null value is not JSON", {.value = NULLV}, "d= dl=not_json m= u=0",
+    {"null value is not JSON",
+     {.value = NULLV},
+     "d= dl=not_json m= u=0",
      "anomalies[0] \"not_json\": the value is null"},
-    {"first matching anomaly wins", {.value = "{\"type\":\"play\"}"},
-     "d= dl=no_user m= u=0", "anomalies[1] \"no_user\": /uid is missing"},
+    {"first matching anomaly wins",
+     {.value = "{\"type\":\"play\"}"},
+     "d= dl=no_user m= u=0",
+     "anomalies[1] \"no_user\": /uid is missing"},
     {"every matching route in order",
      {.value = "{\"uid\":\"u1\",\"type\":\"play\"}"},
-     "d=music.play,music.type.play,music.after dl=- m=0,2,4 u=0", NULL},
+     "d=music.play,music.type.play,music.after dl=- m=0,2,4 u=0",
+     NULL},
     {"a topic named twice is produced once",
      {.value = "{\"uid\":\"u1\",\"type\":\"play\",\"query\":\"jay\"}"},
      "d=music.play,music.search,audit.search,music.type.play,music.after "
@@ -695,13 +708,16 @@ static const order_case_t order_cases[] = {
     {"stop ends the routes",
      {.value = "{\"uid\":\"u9\",\"type\":\"skip\"}",
       .hdrs = {"tier", "vip", NULL}},
-     "d=music.type.skip,music.vip dl=- m=2,3 u=0", NULL},
+     "d=music.type.skip,music.vip dl=- m=2,3 u=0",
+     NULL},
     {"a bad destination dead-letters and the rest is produced",
      {.value = "{\"uid\":\"u1\",\"type\":\"a b\"}"},
      "d=music.after dl=bad_destination m=2,4 u=0",
      "routes[2].to: \"music.type.a b\" is not a valid topic name"},
-    {"a number fills a template", {.value = "{\"uid\":\"u1\",\"type\":7}"},
-     "d=music.type.7,music.after dl=- m=2,4 u=0", NULL},
+    {"a number fills a template",
+     {.value = "{\"uid\":\"u1\",\"type\":7}"},
+     "d=music.type.7,music.after dl=- m=2,4 u=0",
+     NULL},
     {"an object does not fill a template",
      {.value = "{\"uid\":\"u1\",\"type\":{}}"},
      "d=music.after dl=bad_destination m=2,4 u=0",
@@ -797,8 +813,8 @@ static void test_result_fields_of_routes_and_anomalies(void **state)
     rules_destroy(rs);
 }
 
-static void test_first_route_naming_a_topic_decides_key_and_partition(
-    void **state)
+static void
+test_first_route_naming_a_topic_decides_key_and_partition(void **state)
 {
     rules_set_t *rs = load_or_fail(
         HEAD DL "\"routes\":["
@@ -808,8 +824,8 @@ static void test_first_route_naming_a_topic_decides_key_and_partition(
                 "{\"name\":\"c\",\"if\":{\"all\":[]},\"to\":\"${/k}\"}]}",
         0);
     rules_scratch_t *sc = rules_scratch_create();
-    tmsg_t m = {.partition = 5, .key = "src",
-                .value = "{\"uid\":\"u7\",\"k\":\"z\"}"};
+    tmsg_t m = {
+        .partition = 5, .key = "src", .value = "{\"uid\":\"u7\",\"k\":\"z\"}"};
     rules_msg_t v = view(&m);
     const rules_result_t *r = rules_eval(rs, &v, sc);
     char buf[256];
@@ -875,8 +891,8 @@ static void test_unmatched_drop_dead_letter_or_topic(void **state)
 /* ---- templates ----------------------------------------------------------- */
 
 typedef struct tmpl_case {
-    const char *to;     /* JSON text of "to" */
-    const char *key;    /* JSON text of "key", or NULL */
+    const char *to;  /* JSON text of "to" */
+    const char *key; /* JSON text of "key", or NULL */
     tmsg_t m;
     const char *topics; /* the destinations, "a,b" */
     const char *dkey;   /* the first destination's key; NULL: null key */
@@ -891,40 +907,100 @@ static const tmpl_case_t tmpl_cases[] = {
     {"\"t.${topic}\"", NULL, {0}, "t.music.events", "u1", NULL},
     {"\"t.${partition}\"", NULL, {.partition = 11}, "t.11", "u1", NULL},
     {"\"t.${header:tier}\"", NULL, {.hdrs = TIER_VIP}, "t.vip", "u1", NULL},
-    {"\"t.${/k}\"", "\"a$b-${/uid}-${partition}\"", {.partition = 2},
-     "t.music", "a$b-u1-2", NULL},
+    {"\"t.${/k}\"",
+     "\"a$b-${/uid}-${partition}\"",
+     {.partition = 2},
+     "t.music",
+     "a$b-u1-2",
+     NULL},
     {"\"o\"", "\"${header:tier}\"", {.hdrs = TIER_VIP}, "o", "vip", NULL},
     {"\"o\"", "\"\"", {0}, "o", "", NULL},
-    {"\"o\"", "\"${key}\"", {.key = NULLV}, "", NULL,
+    {"\"o\"",
+     "\"${key}\"",
+     {.key = NULLV},
+     "",
+     NULL,
      "routes[0].key: ${key} is null"},
     {"\"o\"", NULL, {.key = NULLV}, "o", NULL, NULL},
-    {"\"t.${key}\"", NULL, {.key = NULLV}, "", NULL,
+    {"\"t.${key}\"",
+     NULL,
+     {.key = NULLV},
+     "",
+     NULL,
      "routes[0].to: ${key} is null"},
-    {"\"t.${header:tier}\"", NULL, {0}, "", NULL,
+    {"\"t.${header:tier}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: ${header:tier} is missing"},
-    {"\"t.${header:nullh}\"", NULL, {.hdrs = TIER_VIP}, "", NULL,
+    {"\"t.${header:nullh}\"",
+     NULL,
+     {.hdrs = TIER_VIP},
+     "",
+     NULL,
      "routes[0].to: ${header:nullh} is missing"},
-    {"\"t.${/nope}\"", NULL, {0}, "", NULL,
+    {"\"t.${/nope}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: ${/nope} is missing"},
-    {"\"t.${/type}\"", NULL, {.value = "x"}, "", NULL,
+    {"\"t.${/type}\"",
+     NULL,
+     {.value = "x"},
+     "",
+     NULL,
      "routes[0].to: ${/type} is missing (the value is not JSON)"},
-    {"\"t.${/o}\"", NULL, {0}, "", NULL,
+    {"\"t.${/o}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: ${/o} is not a string or number"},
-    {"\"t.${/z}\"", NULL, {0}, "", NULL,
+    {"\"t.${/z}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: ${/z} is not a string or number"},
-    {"\"t.${/sp}\"", NULL, {0}, "", NULL,
+    {"\"t.${/sp}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: \"t.a b\" is not a valid topic name"},
-    {"\"${/esc}\"", NULL, {0}, "", NULL,
+    {"\"${/esc}\"",
+     NULL,
+     {0},
+     "",
+     NULL,
      "routes[0].to: \"a\\x22b\\xc3\\xa9\" is not a valid topic name"},
-    {"\"${/dot}\"", NULL, {.value = "{\"dot\":\"..\"}"}, "", NULL,
+    {"\"${/dot}\"",
+     NULL,
+     {.value = "{\"dot\":\"..\"}"},
+     "",
+     NULL,
      "is not a valid topic name"},
-    {"\"${/e}\"", NULL, {.value = "{\"e\":\"\"}"}, "", NULL,
+    {"\"${/e}\"",
+     NULL,
+     {.value = "{\"e\":\"\"}"},
+     "",
+     NULL,
      "routes[0].to: \"\" is not a valid topic name"},
     /* first failure wins, the other destinations are produced */
-    {"[\"ok\",\"x.${/nope}\",\"y.${/o}\",\"t.${/type}\"]", NULL, {0},
-     "ok,t.play", "u1", "routes[0].to[1]: ${/nope} is missing"},
+    {"[\"ok\",\"x.${/nope}\",\"y.${/o}\",\"t.${/type}\"]",
+     NULL,
+     {0},
+     "ok,t.play",
+     "u1",
+     "routes[0].to[1]: ${/nope} is missing"},
     /* a key that cannot be filled: none of the route's destinations */
-    {"[\"a\",\"b\"]", "\"${/nope}\"", {0}, "", NULL,
+    {"[\"a\",\"b\"]",
+     "\"${/nope}\"",
+     {0},
+     "",
+     NULL,
      "routes[0].key: ${/nope} is missing"},
     /* a template naming a literal topic of the same route: once */
     {"[\"t.play\",\"t.${/type}\"]", NULL, {0}, "t.play", "u1", NULL},
@@ -970,8 +1046,8 @@ static void test_templates_fill_or_dead_letter(void **state)
             assert_int_equal(r->route, 0);
             if (strcmp(r->detail, c->detail) != 0 &&
                 strstr(r->detail, c->detail) == NULL)
-                fail_msg("case %zu: detail \"%s\", want \"%s\"", i,
-                         r->detail, c->detail);
+                fail_msg("case %zu: detail \"%s\", want \"%s\"", i, r->detail,
+                         c->detail);
         }
         assert_int_equal(r->nmatched, 1);
         rules_destroy(rs);
@@ -1125,9 +1201,8 @@ static uint64_t rnd(uint64_t *s)
 }
 
 static const char *const rnd_values[] = {
-    "\"v0\"", "\"v1\"", "\"v\\u0031\"", "\"v2\"", "0",  "1",  "1.0",
-    "1e0",    "-0",     "2",            "true",   "false", "null", "\"\"",
-    "[1]",    "{}"};
+    "\"v0\"", "\"v1\"", "\"v\\u0031\"", "\"v2\"", "0",    "1",    "1.0", "1e0",
+    "-0",     "2",      "true",         "false",  "null", "\"\"", "[1]", "{}"};
 #define NVALUES (sizeof(rnd_values) / sizeof(rnd_values[0]))
 
 /* A random condition that the index can take (field eq/in on /a or /b). */
@@ -1173,13 +1248,14 @@ static char *rnd_rules(uint64_t *s, size_t nroutes)
     char *t = malloc(cap);
 
     assert_non_null(t);
-    o = (size_t)snprintf(t, cap, HEAD DL "\"unmatched\":{\"topic\":\"un\"},"
-                                         "\"routes\":[");
+    o = (size_t)snprintf(t, cap,
+                         HEAD DL "\"unmatched\":{\"topic\":\"un\"},"
+                                 "\"routes\":[");
     for (i = 0; i < nroutes; i++) {
         unsigned kind = (unsigned)(rnd(s) % 4);
 
-        o += (size_t)snprintf(t + o, cap - o, "%s{\"name\":\"r%zu\",\"if\":",
-                              i ? "," : "", i);
+        o += (size_t)snprintf(t + o, cap - o,
+                              "%s{\"name\":\"r%zu\",\"if\":", i ? "," : "", i);
         if (kind == 0) {
             o += rnd_other(s, t + o, cap - o);
         } else if (kind == 1) { /* "all" led by an indexable condition */
@@ -1289,10 +1365,9 @@ static void test_index_gives_the_same_results_as_no_index(void **state)
             same_result(a, b, value);
             matched += a->nmatched;
             dl += (size_t)a->dead_letter;
-            limits += a->dead_letter &&
-                      strcmp(a->reason, "regex_limit") == 0;
-            stops += a->nmatched > 0 &&
-                     ra->routes[a->matched[a->nmatched - 1]].stop;
+            limits += a->dead_letter && strcmp(a->reason, "regex_limit") == 0;
+            stops +=
+                a->nmatched > 0 && ra->routes[a->matched[a->nmatched - 1]].stop;
         }
         rules_destroy(ra);
         rules_destroy(rb);
@@ -1341,17 +1416,24 @@ static void test_ten_thousand_routes_load_and_route(void **state)
 }
 
 /* One-segment pointers are resolved in one pass over the root object: it
- * must agree with jsonscan_get() (escaped names, duplicates, arrays). */
-static void test_one_pass_pointers_agree_with_jsonscan_get(void **state)
+ * must agree with jsonptr_get() (escaped names, duplicates, arrays). */
+static void test_one_pass_pointers_agree_with_jsonptr_get(void **state)
 {
-    static const char *const ptrs[] = {
-        "/a", "/b", "", "/", "/a~1b", "/m~0n", "/0", "/\u00e9", "/ab", "/ac",
-        "/a/b", "/ba"};
-    static const char *const docs[] = {
-        "{\"a\":1,\"a\":2}", "{\"a\\u0062\":1,\"ac\":[]}",
-        "{\"a/b\":1,\"m~n\":2}", "{\"\":1}", "[5,6]", "\"str\"",
-        "{\"\\u00e9\":1,\"0\":0}", "{\"a\":{\"b\":3},\"ba\":null}",
-        "{\"ab\":1,\"a\\u0062\":2,\"b\":3}", "{}", "[]", "{\"a\":"};
+    static const char *const ptrs[] = {"/a",    "/b",    "",     "/",
+                                       "/a~1b", "/m~0n", "/0",   "/\u00e9",
+                                       "/ab",   "/ac",   "/a/b", "/ba"};
+    static const char *const docs[] = {"{\"a\":1,\"a\":2}",
+                                       "{\"a\\u0062\":1,\"ac\":[]}",
+                                       "{\"a/b\":1,\"m~n\":2}",
+                                       "{\"\":1}",
+                                       "[5,6]",
+                                       "\"str\"",
+                                       "{\"\\u00e9\":1,\"0\":0}",
+                                       "{\"a\":{\"b\":3},\"ba\":null}",
+                                       "{\"ab\":1,\"a\\u0062\":2,\"b\":3}",
+                                       "{}",
+                                       "[]",
+                                       "{\"a\":"};
     char text[8192], esc[64];
     rules_scratch_t *sc = rules_scratch_create();
     jsonscan_t *js = jsonscan_create(0);
@@ -1389,15 +1471,15 @@ static void test_one_pass_pointers_agree_with_jsonscan_get(void **state)
                 int want = 0, found = 0;
                 if (valid) {
                     char errstr[100], ptr[32];
-                    jsonscan_ptr_t *p;
+                    jsonptr_t *p;
                     /* the JSON text of the pointer, unescaped */
                     snprintf(ptr, sizeof(ptr), "%s",
                              strcmp(ptrs[i], "/\\u00e9") == 0 ? "/\xc3\xa9"
                                                               : ptrs[i]);
-                    p = jsonscan_ptr_compile(ptr, errstr, sizeof(errstr));
+                    p = jsonptr_compile(ptr, errstr, sizeof(errstr));
                     assert_non_null(p);
-                    want = jsonscan_get(js, p) >= 0;
-                    jsonscan_ptr_destroy(p);
+                    want = jsonptr_get(js, p) >= 0;
+                    jsonptr_destroy(p);
                 }
                 for (k = 0; k < r->nmatched; k++)
                     found |= r->matched[k] == i;
@@ -1473,8 +1555,7 @@ static void test_scratch_stamp_wrap_forgets_cached_fields(void **state)
     r = rules_eval(rs, &v, sc);
     assert_non_null(r);
     assert_int_equal(sc->gen, 1);
-    assert_string_equal(res_str(r, buf, sizeof(buf)),
-                        "d=t.skip dl=- m=0 u=0");
+    assert_string_equal(res_str(r, buf, sizeof(buf)), "d=t.skip dl=- m=0 u=0");
     rules_scratch_destroy(sc);
     rules_destroy(rs);
 }
@@ -1499,7 +1580,7 @@ int main(void)
         cmocka_unit_test(test_eq_routes_are_indexed),
         cmocka_unit_test(test_index_gives_the_same_results_as_no_index),
         cmocka_unit_test(test_ten_thousand_routes_load_and_route),
-        cmocka_unit_test(test_one_pass_pointers_agree_with_jsonscan_get),
+        cmocka_unit_test(test_one_pass_pointers_agree_with_jsonptr_get),
         cmocka_unit_test(test_one_scratch_serves_several_rule_sets),
         cmocka_unit_test(test_scratch_stamp_wrap_forgets_cached_fields),
     };

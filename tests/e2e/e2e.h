@@ -60,13 +60,13 @@ typedef struct e2e_hdr {
 
 /* One generated source message and its expected outcome. */
 typedef struct e2e_msg {
-    uint64_t n;          /* index in the dataset */
-    int32_t partition;   /* source partition it is produced to */
-    int64_t timestamp;   /* its CreateTime, ms */
-    int key_null;        /* 1: null key */
+    uint64_t n;        /* index in the dataset */
+    int32_t partition; /* source partition it is produced to */
+    int64_t timestamp; /* its CreateTime, ms */
+    int key_null;      /* 1: null key */
     char key[16];
     size_t key_len;
-    char uid[24];        /* decoded /uid when it has one */
+    char uid[24]; /* decoded /uid when it has one */
     size_t uid_len;
     char value[E2E_VALUE_MAX];
     size_t value_len;
@@ -74,7 +74,7 @@ typedef struct e2e_msg {
     size_t nhdrs;
     e2e_out_t outs[E2E_MAX_OUTS]; /* deduplicated by topic */
     size_t nouts;
-    const char *kind;    /* category, for reports */
+    const char *kind; /* category, for reports */
 } e2e_msg_t;
 
 /* Fill *m with message n of the dataset of this seed. Deterministic, can't
@@ -130,11 +130,9 @@ int e2e_opts_parse(int argc, char **argv, const e2e_opt_t *opts);
 /* A librdkafka client of type on brokers, with props (name, value pairs,
  * NULL-ended; may be NULL) and, when dr is not NULL, that delivery report
  * callback with opaque. NULL (logged) on error; the caller destroys it. */
-rd_kafka_t *e2e_client_new(rd_kafka_type_t type, const char *brokers,
-                           const char *const *props,
-                           void (*dr)(rd_kafka_t *,
-                                      const rd_kafka_message_t *, void *),
-                           void *opaque);
+rd_kafka_t *e2e_client_new(
+    rd_kafka_type_t type, const char *brokers, const char *const *props,
+    void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque);
 /* 1 once SIGINT or SIGTERM arrived (handlers installed by main()). */
 int e2e_stopping(void);
 

@@ -39,19 +39,24 @@ const size_t e2e_topic_count = sizeof(e2e_topics) / sizeof(e2e_topics[0]);
 
 /* Message types. T_BAD makes the "typed" template an invalid topic name. */
 enum e2e_type {
-    T_NONE = 0, T_PLAY, T_SKIP, T_LIKE, T_SHARE, T_SEARCH, T_PAUSE,
-    T_ADMIN, T_BAD
+    T_NONE = 0,
+    T_PLAY,
+    T_SKIP,
+    T_LIKE,
+    T_SHARE,
+    T_SEARCH,
+    T_PAUSE,
+    T_ADMIN,
+    T_BAD
 };
-static const char *const type_names[] = {
-    NULL, "play", "skip", "like", "share", "search", "pause", "admin",
-    "bad type"
-};
+static const char *const type_names[] = {NULL,    "play",  "skip",
+                                         "like",  "share", "search",
+                                         "pause", "admin", "bad type"};
 
 /* Values of /q; the first four match (?i)^jay. JSON text (escaped). */
-static const char *const queries[] = {
-    "jay chou", "JAY-Z", "Jayhawk", "jay \\\"live\\\"",
-    "beyonce", "a jay", "taylor", "jazz"
-};
+static const char *const queries[] = {"jay chou",         "JAY-Z",   "Jayhawk",
+                                      "jay \\\"live\\\"", "beyonce", "a jay",
+                                      "taylor",           "jazz"};
 #define QUERY_MATCHES 4
 
 /* What the generator chose for one message: the facts the expected
@@ -59,10 +64,10 @@ static const char *const queries[] = {
 typedef struct facts {
     const char *anomaly; /* NULL, or the anomaly the message must hit */
     enum e2e_type type;
-    int vip;             /* the last "tier" header says vip */
-    int q_match;         /* /q present and starts with "jay", any case */
-    int key_u1;          /* key present and starts with "u1" */
-    int region;          /* skip: 0 no /geo/region, 1 eu, 2 us */
+    int vip;     /* the last "tier" header says vip */
+    int q_match; /* /q present and starts with "jay", any case */
+    int key_u1;  /* key present and starts with "u1" */
+    int region;  /* skip: 0 no /geo/region, 1 eu, 2 us */
 } facts_t;
 
 /* splitmix64: small, good enough and the same everywhere. */
@@ -144,8 +149,8 @@ static void put(e2e_msg_t *m, const char *fmt, ...)
     int r;
 
     va_start(ap, fmt);
-    r = vsnprintf(m->value + m->value_len, sizeof(m->value) - m->value_len,
-                  fmt, ap);
+    r = vsnprintf(m->value + m->value_len, sizeof(m->value) - m->value_len, fmt,
+                  ap);
     va_end(ap);
     if (r > 0)
         m->value_len += (size_t)r;
@@ -174,7 +179,7 @@ static void add_hdr(e2e_msg_t *m, const char *name, const char *val)
 }
 
 /* Add one output, once per topic: the first route naming a topic decides
- * its key (DESIGN section 3). */
+ * its key (docs/rules.md). */
 static void add_out(e2e_msg_t *m, const char *topic, int key_uid,
                     enum e2e_place place, const char *by)
 {
@@ -274,8 +279,8 @@ static void e2e_expect(e2e_msg_t *m, const facts_t *f)
         if (f->region == 0)
             add_dead(m, "bad_destination", "region");
         else
-            add_out(m, f->region == 1 ? "e2e.region.eu" : "e2e.region.us",
-                    0, src, "region");
+            add_out(m, f->region == 1 ? "e2e.region.eu" : "e2e.region.us", 0,
+                    src, "region");
         matched = 1;
     }
     if (f->type == T_ADMIN) {
@@ -355,9 +360,15 @@ static void gen_valid(e2e_msg_t *m, uint64_t *s, facts_t *f, size_t pad)
     int escaped = rng_below(s, 100) < 3;
     unsigned q = rng_below(s, 20), g = rng_below(s, 100);
 
-    f->type = t < 22 ? T_PLAY : t < 34 ? T_SKIP : t < 42 ? T_LIKE :
-              t < 48 ? T_SHARE : t < 56 ? T_SEARCH : t < 61 ? T_PAUSE :
-              t < 65 ? T_ADMIN : t < 66 ? T_BAD : T_NONE;
+    f->type = t < 22   ? T_PLAY
+              : t < 34 ? T_SKIP
+              : t < 42 ? T_LIKE
+              : t < 48 ? T_SHARE
+              : t < 56 ? T_SEARCH
+              : t < 61 ? T_PAUSE
+              : t < 65 ? T_ADMIN
+              : t < 66 ? T_BAD
+                       : T_NONE;
     put(m, "{%s\"n\"%s%u", pretty ? " " : "", col, (unsigned)m->n);
     /* \u00e9 must reach the key rewrite decoded, as UTF-8 */
     if (escaped)
@@ -411,8 +422,8 @@ void e2e_gen(uint64_t seed, uint64_t n, e2e_msg_t *m)
     } else {
         snprintf(m->key, sizeof(m->key), "u%u", rng_below(&s, 3000));
         m->key_len = strlen(m->key);
-        m->partition = e2e_key_partition(m->key, m->key_len,
-                                         E2E_SOURCE_PARTITIONS);
+        m->partition =
+            e2e_key_partition(m->key, m->key_len, E2E_SOURCE_PARTITIONS);
         f.key_u1 = m->key[1] == '1';
     }
 
@@ -500,10 +511,12 @@ int e2e_selftest(void)
         e2e_gen(42, n, &a);
         e2e_gen(42, n, &b);
         if (a.value_len != b.value_len ||
-            memcmp(a.value, b.value, a.value_len) != 0 ||
-            a.nouts != b.nouts || a.nouts == 0) {
-            fprintf(stderr, "selftest: message %llu not deterministic or "
-                    "without outcome\n", n);
+            memcmp(a.value, b.value, a.value_len) != 0 || a.nouts != b.nouts ||
+            a.nouts == 0) {
+            fprintf(stderr,
+                    "selftest: message %llu not deterministic or "
+                    "without outcome\n",
+                    n);
             fails++;
             break;
         }
@@ -531,13 +544,15 @@ int e2e_selftest(void)
     for (i = 0; i < e2e_topic_count; i++) {
         size_t limit = i == 0 ? 4000000 : 2500000;
         if (bytes[i] / (size_t)e2e_topics[i].partitions > limit) {
-            fprintf(stderr, "selftest: topic %s: %zu bytes in %d "
-                    "partition(s)\n", e2e_topics[i].name, bytes[i],
-                    e2e_topics[i].partitions);
+            fprintf(stderr,
+                    "selftest: topic %s: %zu bytes in %d "
+                    "partition(s)\n",
+                    e2e_topics[i].name, bytes[i], e2e_topics[i].partitions);
             fails++;
         }
     }
     printf("selftest: %zu expected outputs for 50000 messages, %zu "
-           "failure(s)\n", total, fails);
+           "failure(s)\n",
+           total, fails);
     return fails ? 1 : 0;
 }

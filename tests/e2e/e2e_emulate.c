@@ -14,13 +14,23 @@
 #include <string.h>
 
 /* Defects verify must catch; the index is the message they hit. */
-enum defect { D_NONE, D_DROP, D_DUP, D_KEY, D_VALUE, D_PARTITION, D_ORDER,
-              D_HEADER, D_DLQ_OFFSET, D_EXTRA, D_STRAY_HEADER,
-              D_DUP_MISPLACED };
-static const char *const defect_names[] = {
-    "none", "drop", "dup", "key", "value", "partition", "order", "header",
-    "dlq_offset", "extra", "stray_header", "dup_misplaced"
+enum defect {
+    D_NONE,
+    D_DROP,
+    D_DUP,
+    D_KEY,
+    D_VALUE,
+    D_PARTITION,
+    D_ORDER,
+    D_HEADER,
+    D_DLQ_OFFSET,
+    D_EXTRA,
+    D_STRAY_HEADER,
+    D_DUP_MISPLACED
 };
+static const char *const defect_names[] = {
+    "none",  "drop",   "dup",        "key",   "value",        "partition",
+    "order", "header", "dlq_offset", "extra", "stray_header", "dup_misplaced"};
 
 typedef struct emu {
     rd_kafka_t *cons, *prod;
@@ -69,8 +79,7 @@ static int produce_out(emu_t *em, const rd_kafka_message_t *src,
         rd_kafka_header_add(h, "router.detail", -1, "emulated", -1);
         if (o->route)
             rd_kafka_header_add(h, "router.route", -1, o->route, -1);
-        rd_kafka_header_add(h, "router.source.topic", -1, E2E_SOURCE_TOPIC,
-                            -1);
+        rd_kafka_header_add(h, "router.source.topic", -1, E2E_SOURCE_TOPIC, -1);
         snprintf(num, sizeof(num), "%d", (int)src->partition);
         rd_kafka_header_add(h, "router.source.partition", -1, num, -1);
         snprintf(num, sizeof(num), "%" PRId64, off);
@@ -102,8 +111,8 @@ static int produce_out(emu_t *em, const rd_kafka_message_t *src,
             em->prod, RD_KAFKA_V_TOPIC(t->name), RD_KAFKA_V_PARTITION(part),
             RD_KAFKA_V_KEY(key, key_len),
             RD_KAFKA_V_VALUE(value ? value : src->payload, src->len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(em->prod, 100);
@@ -111,8 +120,7 @@ static int produce_out(emu_t *em, const rd_kafka_message_t *src,
     free(value);
     if (err) {
         rd_kafka_headers_destroy(h);
-        log_error("emulate: produce to %s: %s", t->name,
-                  rd_kafka_err2str(err));
+        log_error("emulate: produce to %s: %s", t->name, rd_kafka_err2str(err));
         return -1;
     }
     return 0;
@@ -153,8 +161,7 @@ static int route(emu_t *em, rd_kafka_message_t *src)
     int reps = 1, r, misplace_copy = 0;
 
     if (rd_kafka_message_headers(src, &h) ||
-        rd_kafka_header_get_last(h, E2E_HDR_N, &v, &len) ||
-        len >= sizeof(buf))
+        rd_kafka_header_get_last(h, E2E_HDR_N, &v, &len) || len >= sizeof(buf))
         return 0; /* not ours */
     memcpy(buf, v, len);
     buf[len] = '\0';
@@ -198,10 +205,10 @@ static int route(emu_t *em, rd_kafka_message_t *src)
     while (reps--)
         for (i = 0; i < em->m->nouts; i++) {
             const e2e_out_t *o = &em->m->outs[i];
-            int wrong = o->place == E2E_PLACE_HASH &&
-                        ((em->defect == D_PARTITION && !em->hit &&
-                          n >= em->victim) ||
-                         (misplace_copy && reps == 0));
+            int wrong =
+                o->place == E2E_PLACE_HASH &&
+                ((em->defect == D_PARTITION && !em->hit && n >= em->victim) ||
+                 (misplace_copy && reps == 0));
             em->hit |= wrong;
             r = produce_out(em, src, o, wrong);
             if (r)
@@ -231,14 +238,24 @@ static int checkpoint(emu_t *em, rd_kafka_topic_partition_list_t *done)
 
 int e2e_cmd_emulate(int argc, char **argv)
 {
-    static const char *const cons_props[] = {
-        "group.id", NULL, "auto.offset.reset", "earliest",
-        "enable.auto.offset.store", "false", "auto.commit.interval.ms", "1000",
-        "session.timeout.ms", "6000", "heartbeat.interval.ms", "500",
-        "enable.partition.eof", "true", NULL};
+    static const char *const cons_props[] = {"group.id",
+                                             NULL,
+                                             "auto.offset.reset",
+                                             "earliest",
+                                             "enable.auto.offset.store",
+                                             "false",
+                                             "auto.commit.interval.ms",
+                                             "1000",
+                                             "session.timeout.ms",
+                                             "6000",
+                                             "heartbeat.interval.ms",
+                                             "500",
+                                             "enable.partition.eof",
+                                             "true",
+                                             NULL};
     static const char *const prod_props[] = {
         "enable.idempotence", "true", "partitioner", "murmur2_random",
-        "linger.ms", "5", NULL};
+        "linger.ms",          "5",    NULL};
     const char *brokers = NULL, *group = NULL, *defect = "none";
     const char *cprops[sizeof(cons_props) / sizeof(*cons_props)];
     rd_kafka_topic_partition_list_t *sub = NULL, *done = NULL;
@@ -247,8 +264,8 @@ int e2e_cmd_emulate(int argc, char **argv)
     int rc = 1, i, since = 0, once = 0, at_end = 0;
     int eof[E2E_SOURCE_PARTITIONS] = {0};
     const e2e_opt_t opts[] = {
-        {"-b", &brokers, NULL, NULL}, {"-G", &group, NULL, NULL},
-        {"--seed", NULL, &em.seed, NULL}, {"--count", NULL, &em.count, NULL},
+        {"-b", &brokers, NULL, NULL},      {"-G", &group, NULL, NULL},
+        {"--seed", NULL, &em.seed, NULL},  {"--count", NULL, &em.count, NULL},
         {"--defect", &defect, NULL, NULL}, {"--once", NULL, NULL, &once},
         {NULL, NULL, NULL, NULL}};
     size_t d;
@@ -269,8 +286,8 @@ int e2e_cmd_emulate(int argc, char **argv)
     em.m = malloc(sizeof(*em.m));
     em.m2 = malloc(sizeof(*em.m2));
     em.cons = e2e_client_new(RD_KAFKA_CONSUMER, brokers, cprops, NULL, NULL);
-    em.prod = e2e_client_new(RD_KAFKA_PRODUCER, brokers, prod_props, emu_dr,
-                             &em);
+    em.prod =
+        e2e_client_new(RD_KAFKA_PRODUCER, brokers, prod_props, emu_dr, &em);
     sub = rd_kafka_topic_partition_list_new(1);
     done = rd_kafka_topic_partition_list_new(E2E_SOURCE_PARTITIONS);
     if (!em.m || !em.m2 || !em.cons || !em.prod)
@@ -361,7 +378,8 @@ out:
     free(em.m2);
     return rc;
 usage:
-    fprintf(stderr, "usage: e2e_tool emulate [--once] -b BROKERS -G GROUP"
+    fprintf(stderr,
+            "usage: e2e_tool emulate [--once] -b BROKERS -G GROUP"
             " [--count N]"
             " [--seed S] [--defect none|drop|dup|key|value|partition|order|"
             "header|dlq_offset|extra|stray_header|dup_misplaced]\n");

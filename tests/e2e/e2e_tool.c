@@ -84,11 +84,9 @@ int e2e_opts_parse(int argc, char **argv, const e2e_opt_t *opts)
     return 0;
 }
 
-rd_kafka_t *e2e_client_new(rd_kafka_type_t type, const char *brokers,
-                           const char *const *props,
-                           void (*dr)(rd_kafka_t *,
-                                      const rd_kafka_message_t *, void *),
-                           void *opaque)
+rd_kafka_t *e2e_client_new(
+    rd_kafka_type_t type, const char *brokers, const char *const *props,
+    void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque)
 {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -192,19 +190,17 @@ static int mock_apply(rd_kafka_mock_cluster_t *mc, int brokers,
                 goto err;
             errs[i - 2] = (rd_kafka_resp_err_t)b;
         }
-        rd_kafka_mock_push_request_errors_array(mc, (int16_t)a,
-                                                (size_t)(n - 2), errs);
+        rd_kafka_mock_push_request_errors_array(mc, (int16_t)a, (size_t)(n - 2),
+                                                errs);
     } else if (strcmp(cmd, "broker_errors") == 0 && n == 5) {
         long cnt;
-        if (mock_int(tok[1], 1, brokers, &a) ||
-            mock_int(tok[2], 0, 100, &b) ||
+        if (mock_int(tok[1], 1, brokers, &a) || mock_int(tok[2], 0, 100, &b) ||
             mock_int(tok[3], 1, 1000000, &cnt) ||
             mock_int(tok[4], -200, 200, &c))
             goto err;
         for (; cnt > 0; cnt--)
             if (rd_kafka_mock_broker_push_request_error_rtts(
-                    mc, (int32_t)a, (int16_t)b, 1, (rd_kafka_resp_err_t)c,
-                    0))
+                    mc, (int32_t)a, (int16_t)b, 1, (rd_kafka_resp_err_t)c, 0))
                 goto err;
     } else if (strcmp(cmd, "clear_errors") == 0 && n == 2) {
         if (mock_int(tok[1], 0, 100, &a))
@@ -309,8 +305,8 @@ static void mock_batch(mock_job_t *jobs, size_t n)
 
     if (n > 1 && mock_parallel(jobs, n)) {
         for (i = 0; i < n; i++)
-            jobs[i].started = pthread_create(&jobs[i].thr, NULL,
-                                             mock_job_run, &jobs[i]) == 0;
+            jobs[i].started =
+                pthread_create(&jobs[i].thr, NULL, mock_job_run, &jobs[i]) == 0;
         for (i = 0; i < n; i++) {
             if (jobs[i].started)
                 pthread_join(jobs[i].thr, NULL);
@@ -351,15 +347,14 @@ typedef struct mock_topic {
     int replicas;
     rd_kafka_resp_err_t err;
     pthread_t thr;
-    int started;             /* thr runs */
+    int started; /* thr runs */
 } mock_topic_t;
 
 static void *topic_thread(void *arg)
 {
     mock_topic_t *t = arg;
 
-    t->err = rd_kafka_mock_topic_create(t->mc, t->name, t->parts,
-                                        t->replicas);
+    t->err = rd_kafka_mock_topic_create(t->mc, t->name, t->parts, t->replicas);
     return NULL;
 }
 
@@ -376,8 +371,8 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, int brokers,
     for (i = 0; i < n; i++) {
         ts[i].mc = mc;
         ts[i].replicas = brokers < 3 ? brokers : 3;
-        ts[i].started = pthread_create(&ts[i].thr, NULL, topic_thread,
-                                       &ts[i]) == 0;
+        ts[i].started =
+            pthread_create(&ts[i].thr, NULL, topic_thread, &ts[i]) == 0;
         if (!ts[i].started)
             topic_thread(&ts[i]);
     }
@@ -394,8 +389,7 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, int brokers,
     return rc;
 }
 
-static int add_topic(mock_topic_t *ts, size_t *n, const char *name,
-                     int parts)
+static int add_topic(mock_topic_t *ts, size_t *n, const char *name, int parts)
 {
     if (*n >= 256 || strlen(name) >= sizeof(ts->name) || parts < 1) {
         log_error("mock: bad topic %s:%d (or too many)", name, parts);
@@ -592,7 +586,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic)
 static int cmd_produce(int argc, char **argv)
 {
     static const char *const props[] = {
-        "enable.idempotence", "true", "linger.ms", "5",
+        "enable.idempotence",           "true",   "linger.ms", "5",
         "queue.buffering.max.messages", "200000", NULL};
     const char *brokers = NULL, *topic = E2E_SOURCE_TOPIC;
     uint64_t count = 0, seed = 42, from = 0, n;
@@ -606,16 +600,15 @@ static int cmd_produce(int argc, char **argv)
     double t0 = e2e_now();
     int rc = 1, parts;
 
-    if (e2e_opts_parse(argc, argv, opts) || !brokers || !count ||
-        from >= count)
+    if (e2e_opts_parse(argc, argv, opts) || !brokers || !count || from >= count)
         goto usage;
     rk = e2e_client_new(RD_KAFKA_PRODUCER, brokers, props, produce_dr, &ps);
     if (!rk)
         goto out;
     parts = topic_partitions(rk, topic);
     if (parts != E2E_SOURCE_PARTITIONS) {
-        log_error("produce: %s has %d partitions, the dataset needs %d",
-                  topic, parts, E2E_SOURCE_PARTITIONS);
+        log_error("produce: %s has %d partitions, the dataset needs %d", topic,
+                  parts, E2E_SOURCE_PARTITIONS);
         goto out;
     }
     m = malloc(sizeof(*m));
@@ -629,9 +622,9 @@ static int cmd_produce(int argc, char **argv)
         e2e_gen(seed, n, m);
         hdrs = rd_kafka_headers_new(m->nhdrs);
         for (h = 0, err = 0; h < m->nhdrs && !err; h++)
-            err = rd_kafka_header_add(hdrs, m->hdrs[h].name, -1,
-                                      m->hdrs[h].value,
-                                      (ssize_t)m->hdrs[h].len);
+            err =
+                rd_kafka_header_add(hdrs, m->hdrs[h].name, -1, m->hdrs[h].value,
+                                    (ssize_t)m->hdrs[h].len);
         while (!err) {
             err = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(m->partition),
@@ -676,7 +669,7 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: e2e_tool produce -b BROKERS [-t TOPIC] --count N"
-            " [--from I] [--seed S]\n");
+                    " [--from I] [--seed S]\n");
     return 2;
 }
 
@@ -685,13 +678,14 @@ usage:
 static int cmd_committed(int argc, char **argv)
 {
     const char *brokers = NULL, *group = NULL, *topic = NULL;
-    const char *props[] = {"group.id", NULL, "enable.auto.commit", "false",
-                           NULL, NULL};
+    const char *props[] = {"group.id", NULL, "enable.auto.commit",
+                           "false",    NULL, NULL};
     uint64_t wait = 0;
-    const e2e_opt_t opts[] = {
-        {"-b", &brokers, NULL, NULL}, {"-G", &group, NULL, NULL},
-        {"-t", &topic, NULL, NULL}, {"--wait", NULL, &wait, NULL},
-        {NULL, NULL, NULL, NULL}};
+    const e2e_opt_t opts[] = {{"-b", &brokers, NULL, NULL},
+                              {"-G", &group, NULL, NULL},
+                              {"-t", &topic, NULL, NULL},
+                              {"--wait", NULL, &wait, NULL},
+                              {NULL, NULL, NULL, NULL}};
     rd_kafka_topic_partition_list_t *tp = NULL;
     rd_kafka_t *rk = NULL;
     double deadline;
@@ -719,9 +713,8 @@ static int cmd_committed(int argc, char **argv)
         for (i = 0; !err && i < parts; i++) {
             rd_kafka_topic_partition_t *p = &tp->elems[i];
             int64_t lo = 0, hi = 0;
-            if (p->err ||
-                rd_kafka_query_watermark_offsets(rk, topic, i, &lo, &hi,
-                                                 10000)) {
+            if (p->err || rd_kafka_query_watermark_offsets(rk, topic, i, &lo,
+                                                           &hi, 10000)) {
                 at_end = 0;
                 continue;
             }
@@ -730,8 +723,8 @@ static int cmd_committed(int argc, char **argv)
                 at_end = 0;
             if (at_end || last || !wait)
                 printf("committed: %s [%d] group %s committed %lld high "
-                       "%lld lag %lld\n", topic, i, group,
-                       (long long)p->offset, (long long)hi,
+                       "%lld lag %lld\n",
+                       topic, i, group, (long long)p->offset, (long long)hi,
                        (long long)(hi - (p->offset < 0 ? lo : p->offset)));
         }
         if (at_end || last)
@@ -748,7 +741,7 @@ out:
     return rc;
 usage:
     fprintf(stderr, "usage: e2e_tool committed -b BROKERS -G GROUP -t TOPIC"
-            " [--wait SEC]\n");
+                    " [--wait SEC]\n");
     return 2;
 }
 
@@ -767,8 +760,7 @@ static int64_t output_total(rd_kafka_t *rk, const char *source)
         return -1;
     for (t = 0; t < md->topic_cnt && total >= 0; t++) {
         const struct rd_kafka_metadata_topic *mt = &md->topics[t];
-        if (strcmp(mt->topic, source) == 0 ||
-            strncmp(mt->topic, "__", 2) == 0)
+        if (strcmp(mt->topic, source) == 0 || strncmp(mt->topic, "__", 2) == 0)
             continue;
         for (p = 0; p < mt->partition_cnt; p++) {
             int64_t lo, hi;
@@ -792,11 +784,13 @@ static int cmd_progress(int argc, char **argv)
 {
     const char *brokers = NULL, *source = E2E_SOURCE_TOPIC;
     uint64_t until = 0, timeout = 60, stall = 0, interval = 50;
-    const e2e_opt_t opts[] = {
-        {"-b", &brokers, NULL, NULL}, {"--source", &source, NULL, NULL},
-        {"--until", NULL, &until, NULL}, {"--timeout", NULL, &timeout, NULL},
-        {"--stall", NULL, &stall, NULL},
-        {"--interval-ms", NULL, &interval, NULL}, {NULL, NULL, NULL, NULL}};
+    const e2e_opt_t opts[] = {{"-b", &brokers, NULL, NULL},
+                              {"--source", &source, NULL, NULL},
+                              {"--until", NULL, &until, NULL},
+                              {"--timeout", NULL, &timeout, NULL},
+                              {"--stall", NULL, &stall, NULL},
+                              {"--interval-ms", NULL, &interval, NULL},
+                              {NULL, NULL, NULL, NULL}};
     int64_t total = -1, prev = -1;
     double t0 = e2e_now(), changed = t0;
     rd_kafka_t *rk;
@@ -821,8 +815,8 @@ static int cmd_progress(int argc, char **argv)
             break;
         }
         if (e2e_stop || now - t0 >= (double)timeout) {
-            log_warn("progress: timed out at %lld of %llu",
-                     (long long)total, (unsigned long long)until);
+            log_warn("progress: timed out at %lld of %llu", (long long)total,
+                     (unsigned long long)until);
             break;
         }
         if (stall && moved && now - changed >= (double)stall) {
@@ -839,8 +833,8 @@ static int cmd_progress(int argc, char **argv)
     return rc;
 usage:
     fprintf(stderr, "usage: e2e_tool progress -b BROKERS [--until N] "
-            "[--timeout SEC] [--stall SEC] [--interval-ms MS] "
-            "[--source TOPIC]\n");
+                    "[--timeout SEC] [--stall SEC] [--interval-ms MS] "
+                    "[--source TOPIC]\n");
     return 2;
 }
 
@@ -851,9 +845,10 @@ static int cmd_expect(int argc, char **argv)
     uint64_t count = 0, seed = 42, n, total = 0;
     uint64_t per_topic[64] = {0};
     int only_total = 0;
-    const e2e_opt_t opts[] = {
-        {"--count", NULL, &count, NULL}, {"--seed", NULL, &seed, NULL},
-        {"--total", NULL, NULL, &only_total}, {NULL, NULL, NULL, NULL}};
+    const e2e_opt_t opts[] = {{"--count", NULL, &count, NULL},
+                              {"--seed", NULL, &seed, NULL},
+                              {"--total", NULL, NULL, &only_total},
+                              {NULL, NULL, NULL, NULL}};
     e2e_msg_t *m;
     size_t t;
 
@@ -880,7 +875,7 @@ static int cmd_expect(int argc, char **argv)
     return 0;
 usage:
     fprintf(stderr, "usage: e2e_tool expect --count N [--seed S] "
-            "[--total]\n");
+                    "[--total]\n");
     return 2;
 }
 

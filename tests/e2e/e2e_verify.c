@@ -21,32 +21,32 @@
 /* One topic being read. */
 typedef struct vtopic {
     char name[256];
-    int idx;          /* index in e2e_topics, -1 for an unknown topic */
-    int parts;        /* partition count */
-    int64_t *hwm;     /* high watermark per partition, last query */
-    int64_t *pos;     /* next offset to read per partition */
+    int idx;      /* index in e2e_topics, -1 for an unknown topic */
+    int parts;    /* partition count */
+    int64_t *hwm; /* high watermark per partition, last query */
+    int64_t *pos; /* next offset to read per partition */
 } vtopic_t;
 
 /* One order group: an output partition, a produced key and a source
  * partition; messages in it must appear in source order. */
 typedef struct vgroup {
-    char *key;        /* NULL: empty slot */
+    char *key; /* NULL: empty slot */
     size_t len;
-    uint64_t last_n;  /* highest message index seen so far */
+    uint64_t last_n; /* highest message index seen so far */
 } vgroup_t;
 
 /* Everything verify knows. */
 typedef struct vstate {
-    uint64_t count, seed;    /* the dataset */
-    const char *version;     /* expected router.rules.version */
-    e2e_msg_t *m;            /* scratch message */
-    uint32_t *base;          /* count + 1: first expected entry of n */
-    uint8_t *etopic;         /* topic of each expected entry */
-    uint32_t *seen;          /* copies found of each expected entry */
-    uint64_t entries;        /* number of expected entries */
-    int32_t *src_part;       /* per n: where it is in the source, -1 */
+    uint64_t count, seed; /* the dataset */
+    const char *version;  /* expected router.rules.version */
+    e2e_msg_t *m;         /* scratch message */
+    uint32_t *base;       /* count + 1: first expected entry of n */
+    uint8_t *etopic;      /* topic of each expected entry */
+    uint32_t *seen;       /* copies found of each expected entry */
+    uint64_t entries;     /* number of expected entries */
+    int32_t *src_part;    /* per n: where it is in the source, -1 */
     int64_t *src_off;
-    vgroup_t *groups;        /* open addressing, ngroups_cap slots */
+    vgroup_t *groups; /* open addressing, ngroups_cap slots */
     size_t ngroups, ngroups_cap;
     vtopic_t topics[MAX_TOPICS];
     int ntopics;
@@ -61,12 +61,19 @@ typedef struct vstate {
     int reported[8];
 } vstate_t;
 
-enum { R_UNEXPECTED, R_MISPLACED, R_HEADERS, R_ORDER, R_MISSING, R_SOURCE,
-       R_DUP, R_TRIMMED };
-static const char *const report_names[] = {
-    "UNEXPECTED", "MISPLACED", "BAD HEADERS", "OUT OF ORDER", "MISSING",
-    "SOURCE", "DUPLICATE", "TRIMMED"
+enum {
+    R_UNEXPECTED,
+    R_MISPLACED,
+    R_HEADERS,
+    R_ORDER,
+    R_MISSING,
+    R_SOURCE,
+    R_DUP,
+    R_TRIMMED
 };
+static const char *const report_names[] = {
+    "UNEXPECTED", "MISPLACED", "BAD HEADERS", "OUT OF ORDER",
+    "MISSING",    "SOURCE",    "DUPLICATE",   "TRIMMED"};
 
 static void report(vstate_t *vs, int kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -166,8 +173,8 @@ static void vgen(vstate_t *vs, uint64_t n)
 
 /* Value of the only header called name: 0 and *val, *len; -1 when there
  * is none; -2 when there are several. */
-static int header_one(rd_kafka_headers_t *h, const char *name,
-                      const void **val, size_t *len)
+static int header_one(rd_kafka_headers_t *h, const char *name, const void **val,
+                      size_t *len)
 {
     const void *v2;
     size_t l2;
@@ -180,8 +187,8 @@ static int header_one(rd_kafka_headers_t *h, const char *name,
 }
 
 /* 1 when header name is there once and equals want. */
-static int header_is(rd_kafka_headers_t *h, const char *name,
-                     const char *want, char *why, size_t whysize)
+static int header_is(rd_kafka_headers_t *h, const char *name, const char *want,
+                     char *why, size_t whysize)
 {
     const void *v;
     size_t len;
@@ -202,9 +209,8 @@ static int header_is(rd_kafka_headers_t *h, const char *name,
 
 /* Check the headers of an output message; 0 when right, else -1 with the
  * reason in why. */
-static int check_headers(vstate_t *vs, const e2e_msg_t *m,
-                         const e2e_out_t *o, rd_kafka_headers_t *h,
-                         char *why, size_t whysize)
+static int check_headers(vstate_t *vs, const e2e_msg_t *m, const e2e_out_t *o,
+                         rd_kafka_headers_t *h, char *why, size_t whysize)
 {
     int used[64] = {0};
     size_t i, cnt = h ? rd_kafka_header_cnt(h) : 0, j, want;
@@ -263,12 +269,12 @@ static int check_headers(vstate_t *vs, const e2e_msg_t *m,
         if (!header_is(h, "router.route", o->route, why, whysize))
             return -1;
     } else if (header_one(h, "router.route", &v, &len) != -1) {
-        snprintf(why, whysize, "router.route present without a failed "
+        snprintf(why, whysize,
+                 "router.route present without a failed "
                  "route");
         return -1;
     }
-    if (!header_is(h, "router.source.topic", E2E_SOURCE_TOPIC, why,
-                   whysize))
+    if (!header_is(h, "router.source.topic", E2E_SOURCE_TOPIC, why, whysize))
         return -1;
     snprintf(num, sizeof(num), "%d", (int)m->partition);
     if (!header_is(h, "router.source.partition", num, why, whysize))
@@ -349,9 +355,10 @@ static void on_source(vstate_t *vs, const rd_kafka_message_t *rkm)
         rkm->len != vs->m->value_len ||
         memcmp(rkm->payload, vs->m->value, rkm->len) != 0) {
         vs->source_bad++;
-        report(vs, R_SOURCE, "[%d] @%" PRId64 ": n=%" PRId64 " repeated or "
-               "not as generated (seed?)", (int)rkm->partition, rkm->offset,
-               n);
+        report(vs, R_SOURCE,
+               "[%d] @%" PRId64 ": n=%" PRId64 " repeated or "
+               "not as generated (seed?)",
+               (int)rkm->partition, rkm->offset, n);
         return;
     }
     vs->src_part[n] = rkm->partition;
@@ -376,18 +383,21 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     vs->found++;
     if (n < 0) {
         vs->unexpected++;
-        report(vs, R_UNEXPECTED, "%s [%d] @%" PRId64 ": no valid %s header "
-               "(value \"%s\")", tname, (int)rkm->partition, rkm->offset,
-               E2E_HDR_N, show(rkm->payload, rkm->len, b1, sizeof(b1)));
+        report(vs, R_UNEXPECTED,
+               "%s [%d] @%" PRId64 ": no valid %s header "
+               "(value \"%s\")",
+               tname, (int)rkm->partition, rkm->offset, E2E_HDR_N,
+               show(rkm->payload, rkm->len, b1, sizeof(b1)));
         return;
     }
     vgen(vs, (uint64_t)n);
     e = vt->idx < 0 ? -1 : entry_of(vs, (uint64_t)n, vt->idx, rkm);
     if (e < 0) {
         vs->unexpected++;
-        report(vs, R_UNEXPECTED, "%s [%d] @%" PRId64 ": n=%" PRId64
-               " (%s) must not go to this topic", tname, (int)rkm->partition,
-               rkm->offset, n, m->kind);
+        report(vs, R_UNEXPECTED,
+               "%s [%d] @%" PRId64 ": n=%" PRId64
+               " (%s) must not go to this topic",
+               tname, (int)rkm->partition, rkm->offset, n, m->kind);
         return;
     }
     o = &m->outs[e - vs->base[n]];
@@ -396,9 +406,10 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     if ((key == NULL) != (rkm->key == NULL) || rkm->key_len != key_len ||
         (key_len && memcmp(rkm->key, key, key_len))) {
         vs->unexpected++;
-        report(vs, R_UNEXPECTED, "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s) "
-               "key \"%s\", want \"%s\"", tname, (int)rkm->partition,
-               rkm->offset, n, m->kind,
+        report(vs, R_UNEXPECTED,
+               "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s) "
+               "key \"%s\", want \"%s\"",
+               tname, (int)rkm->partition, rkm->offset, n, m->kind,
                show(rkm->key, rkm->key_len, b1, sizeof(b1)),
                show(key, key_len, b2, sizeof(b2)));
         return;
@@ -406,9 +417,10 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     if (rkm->len != m->value_len ||
         memcmp(rkm->payload, m->value, m->value_len)) {
         vs->unexpected++;
-        report(vs, R_UNEXPECTED, "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s) "
-               "value \"%s\" (%zu bytes), want \"%s\" (%zu bytes)", tname,
-               (int)rkm->partition, rkm->offset, n, m->kind,
+        report(vs, R_UNEXPECTED,
+               "%s [%d] @%" PRId64 ": n=%" PRId64 " (%s) "
+               "value \"%s\" (%zu bytes), want \"%s\" (%zu bytes)",
+               tname, (int)rkm->partition, rkm->offset, n, m->kind,
                show(rkm->payload, rkm->len, b1, sizeof(b1)), rkm->len,
                show(m->value, m->value_len, b2, sizeof(b2)), m->value_len);
         return;
@@ -416,14 +428,15 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     /* Every copy, not just the first, where its key puts it. */
     want = o->place == E2E_PLACE_HASH
                ? e2e_key_partition(key, key_len, vt->parts)
-               : o->place == E2E_PLACE_SOURCE ? m->partition % vt->parts
-                                              : rkm->partition;
+           : o->place == E2E_PLACE_SOURCE ? m->partition % vt->parts
+                                          : rkm->partition;
     if (rkm->partition != want) {
         vs->misplaced++;
-        report(vs, R_MISPLACED, "%s: n=%" PRId64 " (%s) key \"%s\" in "
-               "partition %d, want %d of %d", tname, n, m->kind,
-               show(key, key_len, b1, sizeof(b1)), (int)rkm->partition,
-               (int)want, vt->parts);
+        report(vs, R_MISPLACED,
+               "%s: n=%" PRId64 " (%s) key \"%s\" in "
+               "partition %d, want %d of %d",
+               tname, n, m->kind, show(key, key_len, b1, sizeof(b1)),
+               (int)rkm->partition, (int)want, vt->parts);
     }
     if (++vs->seen[e] > 1) {
         vs->dups++;
@@ -457,9 +470,10 @@ static void on_output(vstate_t *vs, const vtopic_t *vt,
     g = group_get(vs, gk, gl + key_len);
     if (g && g->key && (uint64_t)n < g->last_n) {
         vs->order++;
-        report(vs, R_ORDER, "%s [%d] key \"%s\": n=%" PRId64 " after n=%"
-               PRIu64, tname, (int)rkm->partition,
-               show(key, key_len, b1, sizeof(b1)), n, g->last_n);
+        report(vs, R_ORDER,
+               "%s [%d] key \"%s\": n=%" PRId64 " after n=%" PRIu64, tname,
+               (int)rkm->partition, show(key, key_len, b1, sizeof(b1)), n,
+               g->last_n);
     } else if (g) {
         g->last_n = (uint64_t)n;
     }
@@ -494,18 +508,18 @@ static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
                 int64_t lo;
                 if (rd_kafka_query_watermark_offsets(meta, vt->name, p, &lo,
                                                      &vt->hwm[p], 5000)) {
-                    log_error("verify: no watermarks for %s [%d]", vt->name,
-                              p);
+                    log_error("verify: no watermarks for %s [%d]", vt->name, p);
                     goto out;
                 }
                 /* The mock keeps ~5 MB per partition: what it dropped
                  * can't be checked (copies, order): that fails. */
                 if (vt->pos[p] < lo) {
                     vs->trimmed += (uint64_t)(lo - vt->pos[p]);
-                    report(vs, R_TRIMMED, "%s [%d]: offsets %" PRId64
-                           "..%" PRId64 " gone before they were read (the "
-                           "mock's retention)", vt->name, p, vt->pos[p],
-                           lo - 1);
+                    report(vs, R_TRIMMED,
+                           "%s [%d]: offsets %" PRId64 "..%" PRId64
+                           " gone before they were read (the "
+                           "mock's retention)",
+                           vt->name, p, vt->pos[p], lo - 1);
                     vt->pos[p] = lo;
                 }
             }
@@ -518,16 +532,14 @@ static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
             for (t = first; t < vs->ntopics; t++)
                 for (p = 0; p < vs->topics[t].parts; p++)
                     left += vs->topics[t].pos[p] < vs->topics[t].hwm[p];
-            if (!left || e2e_now() - last_msg > STUCK_SECONDS ||
-                e2e_stopping())
+            if (!left || e2e_now() - last_msg > STUCK_SECONDS || e2e_stopping())
                 break;
             rkm = rd_kafka_consumer_poll(rk, 200);
             if (!rkm)
                 continue;
             last_msg = e2e_now();
             if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                log_warn("verify: consumer: %s",
-                         rd_kafka_message_errstr(rkm));
+                log_warn("verify: consumer: %s", rd_kafka_message_errstr(rkm));
                 rd_kafka_message_destroy(rkm);
                 continue;
             }
@@ -553,7 +565,8 @@ static int read_topics(vstate_t *vs, rd_kafka_t *rk, rd_kafka_t *meta,
         }
         if (left) {
             log_error("verify: no message for %d s with %d partition(s) "
-                      "not read to the end", STUCK_SECONDS, left);
+                      "not read to the end",
+                      STUCK_SECONDS, left);
             vs->unread += left; /* what is there unread may be wrong */
             break;
         }
@@ -588,8 +601,8 @@ static int list_topics(vstate_t *vs, rd_kafka_t *rk, int source)
         const struct rd_kafka_metadata_topic *mt = &md->topics[t];
         vtopic_t *vt = &vs->topics[vs->ntopics];
         int is_src = !strcmp(mt->topic, E2E_SOURCE_TOPIC);
-        if (is_src != source || !strncmp(mt->topic, "__", 2) ||
-            mt->err || mt->partition_cnt < 1)
+        if (is_src != source || !strncmp(mt->topic, "__", 2) || mt->err ||
+            mt->partition_cnt < 1)
             continue;
         if (vs->ntopics >= MAX_TOPICS) {
             log_error("verify: more than %d topics", MAX_TOPICS);
@@ -629,8 +642,8 @@ static int expect_all(vstate_t *vs)
         e2e_gen(vs->seed, n, vs->m);
         if (vs->fail_t >= 0 && e2e_fail_topic(vs->m, vs->fail_t) < 0) {
             log_error("verify: --fail-topic %s: message %" PRIu64 " has "
-                      "another dead letter too", e2e_topics[vs->fail_t].name,
-                      n);
+                      "another dead letter too",
+                      e2e_topics[vs->fail_t].name, n);
             return -1;
         }
         vs->base[n] = (uint32_t)vs->entries;
@@ -663,8 +676,8 @@ static void report_topics(vstate_t *vs)
     for (t = 1; t < e2e_topic_count; t++)
         if (want[t] != got[t])
             printf("verify: topic %s: %" PRIu64 " of %" PRIu64
-                   " expected messages found\n", e2e_topics[t].name, got[t],
-                   want[t]);
+                   " expected messages found\n",
+                   e2e_topics[t].name, got[t], want[t]);
     for (n = 0; n < vs->count; n++)
         for (e = vs->base[n]; e < vs->base[n + 1]; e++)
             if (!vs->seen[e]) {
@@ -699,10 +712,17 @@ int e2e_cmd_verify(int argc, char **argv)
 {
     const char *brokers = NULL;
     char group[64];
-    const char *props[] = {
-        "group.id", group, "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false", "enable.partition.eof", "true",
-        "fetch.wait.max.ms", "20", NULL};
+    const char *props[] = {"group.id",
+                           group,
+                           "enable.auto.commit",
+                           "false",
+                           "enable.auto.offset.store",
+                           "false",
+                           "enable.partition.eof",
+                           "true",
+                           "fetch.wait.max.ms",
+                           "20",
+                           NULL};
     uint64_t timeout = 10, max_report = 10;
     const char *fail_topic = NULL;
     int allow_dups = 0, rc = 1, ok;
@@ -710,16 +730,16 @@ int e2e_cmd_verify(int argc, char **argv)
     double t0 = e2e_now();
     uint64_t n, src_missing = 0;
     vstate_t vs;
-    const e2e_opt_t opts[] = {
-        {"-b", &brokers, NULL, NULL},
-        {"--rules-version", &vs.version, NULL, NULL},
-        {"--count", NULL, &vs.count, NULL}, {"--seed", NULL, &vs.seed, NULL},
-        {"--timeout", NULL, &timeout, NULL},
-        {"--max-report", NULL, &max_report, NULL},
-        {"--allow-dups", NULL, NULL, &allow_dups},
-        {"--fail-topic", &fail_topic, NULL, NULL},
-        {"--fail-detail", &vs.fail_detail, NULL, NULL},
-        {NULL, NULL, NULL, NULL}};
+    const e2e_opt_t opts[] = {{"-b", &brokers, NULL, NULL},
+                              {"--rules-version", &vs.version, NULL, NULL},
+                              {"--count", NULL, &vs.count, NULL},
+                              {"--seed", NULL, &vs.seed, NULL},
+                              {"--timeout", NULL, &timeout, NULL},
+                              {"--max-report", NULL, &max_report, NULL},
+                              {"--allow-dups", NULL, NULL, &allow_dups},
+                              {"--fail-topic", &fail_topic, NULL, NULL},
+                              {"--fail-detail", &vs.fail_detail, NULL, NULL},
+                              {NULL, NULL, NULL, NULL}};
 
     memset(&vs, 0, sizeof(vs));
     vs.seed = 42;
@@ -761,8 +781,8 @@ int e2e_cmd_verify(int argc, char **argv)
     log_info("verify: source read in %.1f s", e2e_now() - t0);
     if (src_missing || vs.source_bad)
         printf("verify: source %s: %" PRIu64 " dataset message(s) missing, "
-               "%" PRIu64 " wrong\n", E2E_SOURCE_TOPIC, src_missing,
-               vs.source_bad);
+               "%" PRIu64 " wrong\n",
+               E2E_SOURCE_TOPIC, src_missing, vs.source_bad);
 
     /* Then every other topic there is. */
     if (list_topics(&vs, rk, 0) ||
@@ -774,12 +794,12 @@ int e2e_cmd_verify(int argc, char **argv)
          !vs.order && (allow_dups || !vs.dups) && !src_missing &&
          !vs.source_bad && !vs.unread && !vs.trimmed;
     printf("verify: expected=%" PRIu64 " found=%" PRIu64 " missing=%" PRIu64
-           " duplicates=%" PRIu64 " unexpected=%" PRIu64 " misplaced=%"
-           PRIu64 " bad_headers=%" PRIu64 " out_of_order=%" PRIu64
-           " unread=%d trimmed=%" PRIu64 " (%.1f s) %s\n", vs.entries,
-           vs.found, vs.missing, vs.dups, vs.unexpected, vs.misplaced,
-           vs.bad_headers, vs.order, vs.unread, vs.trimmed, e2e_now() - t0,
-           ok ? "OK" : "FAILED");
+           " duplicates=%" PRIu64 " unexpected=%" PRIu64 " misplaced=%" PRIu64
+           " bad_headers=%" PRIu64 " out_of_order=%" PRIu64
+           " unread=%d trimmed=%" PRIu64 " (%.1f s) %s\n",
+           vs.entries, vs.found, vs.missing, vs.dups, vs.unexpected,
+           vs.misplaced, vs.bad_headers, vs.order, vs.unread, vs.trimmed,
+           e2e_now() - t0, ok ? "OK" : "FAILED");
     rc = ok ? 0 : 1;
 out:
     if (rk) {
@@ -791,7 +811,8 @@ out:
     vstate_free(&vs);
     return rc;
 usage:
-    fprintf(stderr, "usage: e2e_tool verify -b BROKERS --count N [--seed S]"
+    fprintf(stderr,
+            "usage: e2e_tool verify -b BROKERS --count N [--seed S]"
             " [--timeout SEC] [--allow-dups] [--rules-version V]"
             " [--max-report K] [--fail-topic TOPIC [--fail-detail TEXT]]\n");
     return 2;

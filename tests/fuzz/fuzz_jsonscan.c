@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonptr.h"
 #include "jsonscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,7 +17,7 @@ static const char *const fuzz_ptrs[] = {
 };
 
 static jsonscan_t *js;
-static jsonscan_ptr_t *ptrs[sizeof(fuzz_ptrs) / sizeof(fuzz_ptrs[0])];
+static jsonptr_t *ptrs[sizeof(fuzz_ptrs) / sizeof(fuzz_ptrs[0])];
 
 /* Set up once: the scanner and the pointers live for the whole run. */
 static void fuzz_init(void)
@@ -27,7 +28,7 @@ static void fuzz_init(void)
     if (!js)
         abort();
     for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
-        ptrs[i] = jsonscan_ptr_compile(fuzz_ptrs[i], NULL, 0);
+        ptrs[i] = jsonptr_compile(fuzz_ptrs[i], NULL, 0);
         if (!ptrs[i])
             abort();
     }
@@ -144,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_tokens(buf, size, t, n);
     check_values(buf, t, n);
     for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
-        long idx = jsonscan_get(js, ptrs[i]);
+        long idx = jsonptr_get(js, ptrs[i]);
 
         if (idx < -1 || idx >= (long)n || (i == 0 && idx != 0))
             abort();

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
 #include "../../rules/rules_internal.h"
+#include "rules.h"
 
 static const char fuzz_rules[] =
     "{\"version\":1,\"sources\":[\"music.events\"],"

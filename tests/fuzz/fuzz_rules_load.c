@@ -26,9 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const values[] = {
         "{\"type\":\"play\",\"uid\":\"u1\",\"song\":\"s1\",\"n\":5,"
         "\"q\":\"jay chou\",\"o\":{\"a\":[1,2,\"x\"]}}",
-        "{\"type\":\"a b\",\"uid\":7}",
-        "[1,\"two\",{\"3\":null}]",
-        "not json",
+        "{\"type\":\"a b\",\"uid\":7}", "[1,\"two\",{\"3\":null}]", "not json",
         NULL};
     rules_error_t err;
     rules_scratch_t *sc;
