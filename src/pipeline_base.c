@@ -40,3 +40,9 @@ void pl_count_produced(pipeline_t *p, const rd_kafka_message_t *rkm)
         t->produced++;
     p->produced++;
 }
+
+void pl_count_produce_error(pipeline_t *p, const char *name)
+{
+    p->produce_errors++;
+    pl_count(p->errors, &p->nerrors, name);
+}

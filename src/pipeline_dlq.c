@@ -305,8 +305,7 @@ void pl_dlq_delivered(pipeline_t *p, const rd_kafka_message_t *rkm,
         return;
     }
     if (rkm->err) {
-        p->produce_errors++;
-        pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
+        pl_count_produce_error(p, rd_kafka_err2name(rkm->err));
         log_error("%s [%" PRId32 "] offset %" PRId64
                   ": dead letter to %s failed: %s; partition stopped",
                   ctx->part->topic, ctx->partition, ctx->offset,

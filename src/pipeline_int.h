@@ -222,6 +222,8 @@ void pl_fatal(pipeline_t *p, const char *fmt, ...)
 void pl_count(pl_count_t *c, size_t *n, const char *name);
 /* Count an acknowledged produce (its topic's and the total). */
 void pl_count_produced(pipeline_t *p, const rd_kafka_message_t *rkm);
+/* Count a produce that failed for good, by error name. */
+void pl_count_produce_error(pipeline_t *p, const char *name);
 
 /* pipeline_parts.c: the table of source partitions, their pause state, the
  * offsets handed to librdkafka */

@@ -60,8 +60,7 @@ void pl_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
             key = ctx->src_key;
             key_len = ctx->src_key_len;
         }
-        p->produce_errors++;
-        pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
+        pl_count_produce_error(p, rd_kafka_err2name(rkm->err));
         snprintf(detail, sizeof(detail), "produce to %s failed: %s",
                  rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         /* The delivery's own copy of the message makes the dead letter. */
@@ -128,12 +127,10 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
         return;
     }
     snprintf(errstr, sizeof(errstr), "%s", rd_kafka_err2str(err));
-    pl_count(p->errors, &p->nerrors, rd_kafka_err2name(err));
-    p->produce_errors++;
+    pl_count_produce_error(p, rd_kafka_err2name(err));
     goto dead;
 failed:
-    p->produce_errors++;
-    pl_count(p->errors, &p->nerrors, "router_internal");
+    pl_count_produce_error(p, "router_internal");
 dead:
     snprintf(detail, sizeof(detail), "produce to %s failed: %s", dd->topic,
              errstr);

@@ -1,15 +1,10 @@
-/* pipeline_txn.c - the exactly-once mode (docs/design.md, "A message's path"):
- * the messages routed from a run of consumed messages and the source offsets
- * past them commit in one Kafka transaction, so a consumer reading the
- * destinations with isolation.level=read_committed sees each routed message
- * once.
- *
- * A transaction ends every txn_interval_ms or txn_max_messages consumed
- * messages, on a revoke and on stop. On an abortable error it is aborted
- * and every partition it read is rewound to where it began: the same
- * messages are routed again in the next one. A produce that failed for
- * good is remembered (the poison list) and its destination gets a dead
- * letter on the replay. Fencing and other fatal errors stop the router.
+/* pipeline_txn.c - exactly-once transactions: the messages routed from a
+ * run of consumed messages and the source offsets past them commit in one
+ * Kafka transaction (read_committed consumers see each routed message
+ * once). A transaction ends every txn_interval_ms or txn_max_messages
+ * consumed messages, on a revoke and on stop; on an abortable error it is
+ * aborted and its partitions rewound to where it began (what failed in it:
+ * pipeline_txnfail.c). Fencing and other fatal errors stop the router.
  * Routing thread only. */
 #include "pipeline_txn_int.h"
 

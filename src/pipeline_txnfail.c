@@ -104,8 +104,7 @@ void pl_txn_delivery_failed(pipeline_t *p, const rd_kafka_message_t *rkm)
         rkm->err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
         rkm->err != RD_KAFKA_RESP_ERR__INVALID_ARG)
         return;
-    p->produce_errors++;
-    pl_count(p->errors, &p->nerrors, rd_kafka_err2name(rkm->err));
+    pl_count_produce_error(p, rd_kafka_err2name(rkm->err));
     dest_strike(p, dest, err);
     if (p->txn->npoison == TXN_POISON_MAX) {
         log_warn("exactly-once: %d failed produces remembered; forgetting "
