@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "control.h"
 #include "demo.h"
+#include "dlqtool.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
@@ -136,6 +137,7 @@ static void usage(FILE *out)
             "usage: router -b BROKERS -G GROUP -r RULES.json [-X prop=val]... "
             "[options]\n"
             "       router --demo\n"
+            "       router dlq stats|search ... (see router dlq --help)\n"
             "Reads the source topics once, routes every message by the rules "
             "into\nsmaller topics, dead-letters anomalies. Options:\n");
     options_help(router_options, out);
@@ -309,6 +311,8 @@ int main(int argc, char **argv)
     int next, exit_code = 2, started = 0, *thr_rc;
     int64_t t0, last_status;
 
+    if (argc > 1 && !strcmp(argv[1], "dlq"))
+        return dlqtool_main(argc - 2, argv + 2); /* router dlq SUBCOMMAND */
     memset(&rc, 0, sizeof(rc));
     switch (options_parse(router_options, &rc, argc, argv, &next, errstr,
                           sizeof(errstr))) {

@@ -1,0 +1,92 @@
+/* dlqsel.c - the selection of `router dlq` (reason, route, source topic,
+ * rules version, keyword) and what its subcommands share: the scan and its
+ * error line, JSON of times and bytes. */
+#include "dlqtool_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+
+/* 1 when hay[0..n) holds needle (ASCII case ignored). */
+static int holds(const void *hay, size_t n, const char *needle)
+{
+    const unsigned char *h = hay;
+    size_t m = strlen(needle);
+
+    if (!h || m > n)
+        return 0;
+    for (size_t i = 0; i + m <= n; i++) {
+        size_t k = 0;
+
+        while (k < m &&
+               (h[i + k] | 0x20 * (h[i + k] >= 'A' && h[i + k] <= 'Z')) ==
+                   ((unsigned char)needle[k] |
+                    0x20 * (needle[k] >= 'A' && needle[k] <= 'Z')))
+            k++;
+        if (k == m)
+            return 1;
+    }
+    return 0;
+}
+
+int dlq_selected(const dlqtool_conf_t *c, const dlqscan_rec_t *r)
+{
+    if (!r->is_dead_letter)
+        return 0;
+    if ((c->reason && strcmp(c->reason, r->reason)) ||
+        (c->route && strcmp(c->route, r->route)) ||
+        (c->source_topic && strcmp(c->source_topic, r->src_topic)) ||
+        (c->rules_version && strcmp(c->rules_version, r->rules_version)))
+        return 0;
+    return !c->q || holds(r->key, r->key_len, c->q) ||
+           holds(r->value, r->value_len, c->q) ||
+           holds(r->detail, strlen(r->detail), c->q);
+}
+
+/* A JSON string of an RFC 3339 time, or null for none. */
+json_t *dlq_time_json(int64_t ms)
+{
+    char buf[40];
+
+    if (ms < 0)
+        return json_null();
+    dlqscan_fmt_time(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+/* buf[0..n) as a JSON string (invalid UTF-8 replaced), "..." appended
+ * when cut (full > n); null for NULL. */
+json_t *dlq_bytes_json(const char *buf, size_t n, size_t full)
+{
+    char *clean;
+    json_t *j;
+
+    if (!buf)
+        return json_null();
+    if (!(clean = malloc(3 * n + 4)))
+        return NULL;
+    n = utf8_clean(buf, n, clean);
+    if (full > n)
+        memcpy(clean + n, "...", 4), n += 3;
+    j = json_stringn(clean, n);
+    free(clean);
+    return j;
+}
+
+int dlq_scan(const dlqscan_conf_t *sc, const char *cmd,
+             int (*cb)(const dlqscan_rec_t *, void *), void *opaque,
+             const int *oom, dlqscan_summary_t *sum)
+{
+    char errstr[512];
+    int rc = dlqscan_run(sc, cb, opaque, sum, errstr, sizeof(errstr));
+
+    if (rc == 0 && *oom) {
+        snprintf(errstr, sizeof(errstr), "out of memory");
+        rc = 1;
+    }
+    if (rc)
+        fprintf(stderr, "router: error: dlq %s: %s\n", cmd, errstr);
+    return rc;
+}

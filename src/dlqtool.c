@@ -1,0 +1,155 @@
+/* dlqtool.c - `router dlq stats | search`: the options (one table for
+ * every subcommand), their checks, and the dispatch to the subcommand. */
+#include "dlqtool.h"
+#include "dlqtool_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define OFF(f) offsetof(dlqtool_conf_t, f)
+static const options_def_t dlq_options[] = {
+    {"brokers", 'b', OPT_STR, "BROKERS", NULL, 0, 0, OFF(brokers),
+     "bootstrap servers (host:port,...)"},
+    {"topic", 't', OPT_STR, "TOPIC", NULL, 0, 0, OFF(topic),
+     "the dead-letter topic"},
+    {"property", 'X', OPT_LIST, "PROP=VAL", NULL, 0, 0, OFF(props),
+     "librdkafka property of the consumer (\"consumer.\" prefix allowed, "
+     "\"producer.\" ones ignored)"},
+    {"since", 0, OPT_STR, "T", NULL, 0, 0, OFF(since),
+     "dead letters from T on: 2026-12-02T10:00Z, epoch s or ms, or an "
+     "age (30m, 2h, 7d)"},
+    {"until", 0, OPT_STR, "T", NULL, 0, 0, OFF(until),
+     "... up to T (inclusive)"},
+    {"reason", 0, OPT_STR, "R", NULL, 0, 0, OFF(reason),
+     "only router.reason R"},
+    {"route", 0, OPT_STR, "NAME", NULL, 0, 0, OFF(route),
+     "only router.route NAME"},
+    {"source-topic", 0, OPT_STR, "T", NULL, 0, 0, OFF(source_topic),
+     "only dead letters of source topic T"},
+    {"rules-version", 0, OPT_STR, "V", NULL, 0, 0, OFF(rules_version),
+     "only dead letters of rules version V"},
+    {"q", 0, OPT_STR, "TEXT", NULL, 0, 0, OFF(q),
+     "only those whose key, value or detail holds TEXT (ASCII case "
+     "ignored)"},
+    {"limit", 0, OPT_INT, "N", "20", 1, 100000, OFF(limit),
+     "search: show the N oldest matches"},
+    {"json", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(json),
+     "stats: one JSON object; search: one JSON object per line"},
+    {"timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600, OFF(timeout),
+     "exit 1 when the cluster does not answer (or a fetch stalls) for S "
+     "seconds"},
+    {"verbose", 'v', OPT_COUNT, NULL, NULL, 0, 0, OFF(verbose),
+     "debug logging"},
+    {"help", 'h', OPT_FLAG, NULL, NULL, 0, 0, OFF(help), "this help"},
+    {NULL, 0, 0, NULL, NULL, 0, 0, 0, NULL}};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: router dlq stats  -b BROKERS -t TOPIC [selection] "
+            "[--json]\n"
+            "       router dlq search -b BROKERS -t TOPIC [selection] "
+            "[--limit N] [--json]\n"
+            "Counts (stats) or lists (search, oldest first) the dead "
+            "letters of TOPIC,\nread from the topic itself as it stands "
+            "when the command starts. The\nselection options narrow both. "
+            "Exit 0, 1 (cluster unreachable), 2 (usage,\nnot a dead-letter "
+            "topic). Options:\n");
+    options_help(dlq_options, out);
+}
+
+/* ---- main -----------------------------------------------------------------
+ */
+
+int dlqtool_main(int argc, char **argv)
+{
+    dlqtool_conf_t c;
+    dlqscan_conf_t sc;
+    const char **props = NULL;
+    const char *cmd = argc > 0 ? argv[0] : "";
+    char errstr[512];
+    int next = 0, rc = 2, np = 0;
+    int64_t now = (int64_t)time(NULL) * 1000;
+
+    memset(&c, 0, sizeof(c));
+    memset(&sc, 0, sizeof(sc));
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "stats") && strcmp(cmd, "search")) {
+        fprintf(stderr,
+                "router: error: dlq: unknown subcommand \"%s\" "
+                "(stats, search; see router dlq --help)\n",
+                cmd);
+        return 2;
+    }
+    switch (options_parse(dlq_options, &c, argc, argv, &next, errstr,
+                          sizeof(errstr))) {
+    case -1:
+        fprintf(stderr, "router: error: dlq %s: %s\n", cmd, errstr);
+        goto out;
+    case 1:
+        fprintf(stderr, "router: error: dlq %s: unexpected argument \"%s\"\n",
+                cmd, argv[next]);
+        goto out;
+    }
+    if (c.help) {
+        usage(stdout);
+        rc = 0;
+        goto out;
+    }
+    if (c.verbose)
+        log_set_level(LOG_DEBUG);
+    if (!c.brokers || !c.topic) {
+        fprintf(stderr,
+                "router: error: dlq %s: -b BROKERS and -t TOPIC are "
+                "required\n",
+                cmd);
+        goto out;
+    }
+    sc.brokers = c.brokers;
+    sc.topic = c.topic;
+    sc.timeout_ms = (int)(c.timeout * 1000);
+    sc.since_ms = sc.until_ms = -1;
+    if (c.since && dlqscan_parse_time(c.since, now, &sc.since_ms)) {
+        fprintf(stderr,
+                "router: error: dlq %s: --since: \"%s\" is not a "
+                "time (2026-12-02T10:00:00Z, epoch s or ms, 30m, 2h, "
+                "7d)\n",
+                cmd, c.since);
+        goto out;
+    }
+    if (c.until && dlqscan_parse_time(c.until, now, &sc.until_ms)) {
+        fprintf(stderr,
+                "router: error: dlq %s: --until: \"%s\" is not a "
+                "time (2026-12-02T10:00:00Z, epoch s or ms, 30m, 2h, "
+                "7d)\n",
+                cmd, c.until);
+        goto out;
+    }
+    if (!(props = calloc(c.props.n + 1, sizeof(*props)))) {
+        fprintf(stderr, "router: error: dlq %s: out of memory\n", cmd);
+        rc = 1;
+        goto out;
+    }
+    for (size_t i = 0; i < c.props.n; i++) {
+        const char *x = c.props.v[i];
+
+        if (!strncmp(x, "producer.", 9))
+            continue;
+        props[np++] = strncmp(x, "consumer.", 9) ? x : x + 9;
+    }
+    sc.props = props;
+    rc = !strcmp(cmd, "stats") ? dlq_run_stats(&c, &sc)
+                               : dlq_run_search(&c, &sc);
+out:
+    free(props);
+    options_free(dlq_options, &c);
+    return rc;
+}
