@@ -23,7 +23,8 @@ typedef struct dlqscan_rec {
     int64_t src_offset;     /* router.source.offset, -1 absent */
     int64_t src_timestamp;  /* router.source.timestamp, -1 absent */
     char rules_version[32]; /* router.rules.version */
-    const void *key;        /* NULL for a null key */
+    void *headers;   /* all its headers (rd_kafka_headers_t *), NULL: none */
+    const void *key; /* NULL for a null key */
     size_t key_len;
     const void *value; /* NULL for a null value */
     size_t value_len;
@@ -42,6 +43,12 @@ typedef struct dlqscan_conf {
     int timeout_ms; /* bound on metadata calls and on a stall */
 } dlqscan_conf_t;
 
+/* One partition's range of offsets: [start, end). */
+typedef struct dlqscan_range {
+    int32_t partition;
+    int64_t start, end;
+} dlqscan_range_t;
+
 /* What a scan saw. */
 typedef struct dlqscan_summary {
     uint64_t records;      /* records read in the range */
@@ -49,15 +56,23 @@ typedef struct dlqscan_summary {
     int partitions;        /* partitions of the topic */
 } dlqscan_summary_t;
 
-/* Read the range of every partition (up to its end when the scan began)
- * and call cb for each record, partition by partition in offset order;
- * cb returns 0 to go on, 1 to stop early. Returns 0; 1 (errstr) when the
- * cluster could not be read (unreachable, a stalled fetch); 2 (errstr)
- * when the topic does not exist or holds records of which none is a dead
- * letter. sum may be NULL. */
-int dlqscan_run(const dlqscan_conf_t *conf,
-                int (*cb)(const dlqscan_rec_t *rec, void *opaque), void *opaque,
-                dlqscan_summary_t *sum, char *errstr, size_t errstr_size);
+/* The ranges a scan of conf would read now, one per partition (*n of
+ * them, in *out, which the caller frees): [low, high watermark) narrowed to
+ * [since, until] where the cluster indexes times. Returns 0; 1 or 2 with
+ * errstr as dlqscan_run(). */
+int dlqscan_ranges(const dlqscan_conf_t *conf, dlqscan_range_t **out, int *n,
+                   char *errstr, size_t errstr_size);
+
+/* Read ranges[0..n) (NULL: those of dlqscan_ranges() now), skipping
+ * records outside [since, until], and call cb for each record, partition
+ * by partition in offset order; cb returns 0 to go on, 1 to stop early.
+ * Returns 0; 1 (errstr) when the cluster could not be read (unreachable,
+ * a stalled fetch); 2 (errstr) when the topic does not exist or holds
+ * records of which none is a dead letter. sum may be NULL. */
+int dlqscan_run(const dlqscan_conf_t *conf, const dlqscan_range_t *ranges,
+                int n, int (*cb)(const dlqscan_rec_t *rec, void *opaque),
+                void *opaque, dlqscan_summary_t *sum, char *errstr,
+                size_t errstr_size);
 
 /* Parse a time for --since/--until into ms since the epoch: RFC 3339 UTC
  * ("2026-12-02T10:00:00.123Z", seconds, milliseconds and "Z" optional,

@@ -17,12 +17,6 @@
 
 #define POLL_MS 200
 
-/* One partition's range: [start, end). */
-typedef struct range {
-    int32_t partition;
-    int64_t start, end;
-} range_t;
-
 /* librdkafka's log lines, through ours; its info lines are debug here. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
@@ -157,8 +151,8 @@ static int offsets_at(rd_kafka_t *rk, const dlqscan_conf_t *conf, int n,
 /* The ranges of the n partitions: [low watermark, high watermark) now,
  * narrowed to [since, until] where the cluster knows the offsets. 0, or -1
  * with errstr. */
-static int ranges(rd_kafka_t *rk, const dlqscan_conf_t *conf, int n, range_t *r,
-                  char *errstr, size_t errstr_size)
+static int ranges(rd_kafka_t *rk, const dlqscan_conf_t *conf, int n,
+                  dlqscan_range_t *r, char *errstr, size_t errstr_size)
 {
     int64_t *off = calloc((size_t)n, sizeof(*off));
     int rc = -1;
@@ -251,6 +245,7 @@ static void decode(rd_kafka_message_t *m, dlqscan_rec_t *rec)
     rec->src_timestamp = hdr_int(h, "router.source.timestamp");
     hdr_str(h, "router.rules.version", rec->rules_version,
             sizeof(rec->rules_version));
+    rec->headers = h;
     rec->key = m->key;
     rec->key_len = m->key_len;
     rec->value = m->payload;
@@ -260,7 +255,7 @@ static void decode(rd_kafka_message_t *m, dlqscan_rec_t *rec)
 /* Read partition range r, calling cb. 0 when done, 1 when cb stopped, -1
  * with errstr on a fetch error or a stall. */
 static int scan_range(rd_kafka_t *rk, const dlqscan_conf_t *conf,
-                      const range_t *r,
+                      const dlqscan_range_t *r,
                       int (*cb)(const dlqscan_rec_t *, void *), void *opaque,
                       dlqscan_summary_t *sum, char *errstr, size_t errstr_size)
 {
@@ -337,36 +332,76 @@ out:
     return rc;
 }
 
-int dlqscan_run(const dlqscan_conf_t *conf,
-                int (*cb)(const dlqscan_rec_t *rec, void *opaque), void *opaque,
-                dlqscan_summary_t *sum, char *errstr, size_t errstr_size)
+/* A consumer for conf and the topic's partition count (> 0). Returns 0;
+ * 1 or 2 with errstr (rk NULL) as dlqscan_run(). */
+static int open_topic(const dlqscan_conf_t *conf, rd_kafka_t **rk, int *n,
+                      char *errstr, size_t errstr_size)
+{
+    if (!(*rk = consumer_new(conf, errstr, errstr_size)))
+        return 2;
+    *n = partition_count(*rk, conf, errstr, errstr_size);
+    if (*n > 0)
+        return 0;
+    rd_kafka_destroy(*rk);
+    *rk = NULL;
+    return *n == 0 ? 2 : 1;
+}
+
+int dlqscan_ranges(const dlqscan_conf_t *conf, dlqscan_range_t **out, int *n,
+                   char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *rk;
+    int rc = open_topic(conf, &rk, n, errstr, errstr_size);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    rc = 1;
+    if (!(*out = calloc((size_t)*n, sizeof(**out))))
+        snprintf(errstr, errstr_size, "out of memory");
+    else if (ranges(rk, conf, *n, *out, errstr, errstr_size) == 0)
+        rc = 0;
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+int dlqscan_run(const dlqscan_conf_t *conf, const dlqscan_range_t *given,
+                int ngiven, int (*cb)(const dlqscan_rec_t *rec, void *opaque),
+                void *opaque, dlqscan_summary_t *sum, char *errstr,
+                size_t errstr_size)
 {
     dlqscan_summary_t local = {0, 0, 0};
+    dlqscan_range_t *r = NULL;
+    const dlqscan_range_t *use = given;
     rd_kafka_t *rk;
-    range_t *r = NULL;
-    int n, rc = 1;
+    int n, rc;
 
     if (!sum)
         sum = &local;
     memset(sum, 0, sizeof(*sum));
-    if (!(rk = consumer_new(conf, errstr, errstr_size)))
-        return 2;
-    n = partition_count(rk, conf, errstr, errstr_size);
-    if (n <= 0) {
-        rc = n == 0 ? 2 : 1;
-        goto out;
-    }
+    if ((rc = open_topic(conf, &rk, &n, errstr, errstr_size)))
+        return rc;
+    rc = 1;
     sum->partitions = n;
-    if (!(r = calloc((size_t)n, sizeof(*r)))) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto out;
+    if (!given) {
+        if (!(r = calloc((size_t)n, sizeof(*r)))) {
+            snprintf(errstr, errstr_size, "out of memory");
+            goto out;
+        }
+        if (ranges(rk, conf, n, r, errstr, errstr_size))
+            goto out;
+        use = r;
+        ngiven = n;
     }
-    if (ranges(rk, conf, n, r, errstr, errstr_size))
-        goto out;
-    for (int i = 0; i < n; i++) {
-        int s = r[i].start < r[i].end ? scan_range(rk, conf, &r[i], cb, opaque,
-                                                   sum, errstr, errstr_size)
-                                      : 0;
+    for (int i = 0; i < ngiven; i++) {
+        int s = use[i].start < use[i].end
+                    ? scan_range(rk, conf, &use[i], cb, opaque, sum, errstr,
+                                 errstr_size)
+                    : 0;
 
         if (s < 0)
             goto out;

@@ -80,7 +80,7 @@ int dlq_scan(const dlqscan_conf_t *sc, const char *cmd,
              const int *oom, dlqscan_summary_t *sum)
 {
     char errstr[512];
-    int rc = dlqscan_run(sc, cb, opaque, sum, errstr, sizeof(errstr));
+    int rc = dlqscan_run(sc, NULL, 0, cb, opaque, sum, errstr, sizeof(errstr));
 
     if (rc == 0 && *oom) {
         snprintf(errstr, sizeof(errstr), "out of memory");

@@ -43,6 +43,20 @@ static const options_def_t dlq_options[] = {
     {"timeout", 0, OPT_DOUBLE, "S", "30", 1, 3600, OFF(timeout),
      "exit 1 when the cluster does not answer (or a fetch stalls) for S "
      "seconds"},
+    {"rules", 'r', OPT_STR, "RULES.json", NULL, 0, 0, OFF(rules),
+     "replay: route through these rules"},
+    {"to-source", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(to_source),
+     "replay: produce back to the source topic and partition instead"},
+    {"dry-run", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(dry_run),
+     "replay: produce nothing, print where each would go and the totals"},
+    {"replay-id", 0, OPT_STR, "ID", NULL, 0, 0, OFF(replay_id),
+     "replay: its name; run again with the same ID (and selection) to "
+     "resume; its range is fixed at the first run"},
+    {"rate", 0, OPT_INT, "N", "0", 0, 10000000, OFF(rate),
+     "replay: at most N dead letters a second (0: no limit)"},
+    {"commit-every", 0, OPT_INT, "N", "1000", 1, 10000000, OFF(commit_every),
+     "replay: commit the progress every N records (what an interrupted "
+     "replay may produce twice)"},
     {"verbose", 'v', OPT_COUNT, NULL, NULL, 0, 0, OFF(verbose),
      "debug logging"},
     {"help", 'h', OPT_FLAG, NULL, NULL, 0, 0, OFF(help), "this help"},
@@ -55,6 +69,10 @@ static void usage(FILE *out)
             "[--json]\n"
             "       router dlq search -b BROKERS -t TOPIC [selection] "
             "[--limit N] [--json]\n"
+            "       router dlq replay -b BROKERS -t TOPIC --replay-id ID "
+            "(-r RULES.json | --to-source)\n"
+            "                         [selection] [--dry-run] [--rate N] "
+            "[--commit-every N]\n"
             "Counts (stats) or lists (search, oldest first) the dead "
             "letters of TOPIC,\nread from the topic itself as it stands "
             "when the command starts. The\nselection options narrow both. "
@@ -82,10 +100,11 @@ int dlqtool_main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "stats") && strcmp(cmd, "search")) {
+    if (strcmp(cmd, "stats") && strcmp(cmd, "search") &&
+        strcmp(cmd, "replay")) {
         fprintf(stderr,
                 "router: error: dlq: unknown subcommand \"%s\" "
-                "(stats, search; see router dlq --help)\n",
+                "(stats, search, replay; see router dlq --help)\n",
                 cmd);
         return 2;
     }
@@ -146,8 +165,15 @@ int dlqtool_main(int argc, char **argv)
         props[np++] = strncmp(x, "consumer.", 9) ? x : x + 9;
     }
     sc.props = props;
-    rc = !strcmp(cmd, "stats") ? dlq_run_stats(&c, &sc)
-                               : dlq_run_search(&c, &sc);
+    if (!strcmp(cmd, "replay") &&
+        (!c.replay_id || !*c.replay_id || !!c.rules == !!c.to_source)) {
+        fprintf(stderr, "router: error: dlq replay: --replay-id ID and "
+                        "either -r RULES.json or --to-source are required\n");
+        goto out;
+    }
+    rc = !strcmp(cmd, "stats")    ? dlq_run_stats(&c, &sc)
+         : !strcmp(cmd, "search") ? dlq_run_search(&c, &sc)
+                                  : dlq_run_replay(&c, &sc);
 out:
     free(props);
     options_free(dlq_options, &c);

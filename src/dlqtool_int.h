@@ -1,6 +1,6 @@
 /* dlqtool_int.h - the parts of `router dlq` (dlqtool.c: options and main;
- * dlqstats.c, dlqsearch.c: the subcommands; dlqsel.c below them: the
- * selection and JSON helpers). Not a public interface. */
+ * dlqstats.c, dlqsearch.c, dlqreplay.c: the subcommands; dlqsel.c below
+ * them: the selection and JSON helpers). Not a public interface. */
 #ifndef ROUTER_DLQTOOL_INT_H
 #define ROUTER_DLQTOOL_INT_H
 
@@ -18,6 +18,9 @@ typedef struct dlqtool_conf {
     options_list_t props;
     int limit, json, verbose, help;
     double timeout;
+    /* replay */
+    const char *rules, *replay_id;
+    int to_source, dry_run, rate, commit_every;
 } dlqtool_conf_t;
 
 /* dlqsel.c */
@@ -36,8 +39,11 @@ int dlq_scan(const dlqscan_conf_t *sc, const char *cmd,
              int (*cb)(const dlqscan_rec_t *, void *), void *opaque,
              const int *oom, dlqscan_summary_t *sum);
 
-/* dlqstats.c, dlqsearch.c: the subcommands; exit codes as dlqtool_main */
+/* dlqstats.c, dlqsearch.c, dlqreplay.c: the subcommands; exit codes as
+ * dlqtool_main */
 int dlq_run_stats(const dlqtool_conf_t *c, const dlqscan_conf_t *sc);
 int dlq_run_search(const dlqtool_conf_t *c, const dlqscan_conf_t *sc);
+/* dlqreplay.c */
+int dlq_run_replay(const dlqtool_conf_t *c, const dlqscan_conf_t *sc);
 
 #endif
