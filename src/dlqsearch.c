@@ -167,7 +167,7 @@ int dlq_run_search(const dlqtool_conf_t *c, const dlqscan_conf_t *sc)
         fprintf(stderr, "router: error: dlq search: out of memory\n");
         return 1;
     }
-    rc = dlq_scan(sc, "search", search_cb, &s, &s.oom, &sum);
+    rc = dlq_scan(c, sc, "search", search_cb, &s, &s.oom, &sum);
     if (rc == 0 && !c->json)
         printf("%s: %llu of %llu dead letters match; the %zu oldest:\n",
                c->topic, (unsigned long long)s.matched,

@@ -298,7 +298,7 @@ int dlq_run_stats(const dlqtool_conf_t *c, const dlqscan_conf_t *sc)
     memset(&s, 0, sizeof(s));
     s.conf = c;
     s.first = s.last = -1;
-    rc = dlq_scan(sc, "stats", stats_cb, &s, &s.oom, &sum);
+    rc = dlq_scan(c, sc, "stats", stats_cb, &s, &s.oom, &sum);
     if (rc == 0 &&
         (c->json ? stats_print_json(&s) : stats_print_text(&s, &sum))) {
         fprintf(stderr, "router: error: dlq stats: out of memory\n");

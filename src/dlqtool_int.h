@@ -33,9 +33,10 @@ json_t *dlq_time_json(int64_t ms);
  * cut (full > n); null for NULL. NULL when out of memory. */
 json_t *dlq_bytes_json(const char *buf, size_t n, size_t full);
 /* Scan sc with cb, then report a failure (or *oom set by cb) as one line
- * "router: error: dlq CMD: ..." on stderr. Returns dlqscan_run()'s code
- * (1 for out of memory). */
-int dlq_scan(const dlqscan_conf_t *sc, const char *cmd,
+ * "router: error: dlq CMD: ..." on stderr, and a --reason that no dead
+ * letter has as a warning naming the reasons there are. Returns
+ * dlqscan_run()'s code (1 for out of memory). */
+int dlq_scan(const dlqtool_conf_t *c, const dlqscan_conf_t *sc, const char *cmd,
              int (*cb)(const dlqscan_rec_t *, void *), void *opaque,
              const int *oom, dlqscan_summary_t *sum);
 

@@ -119,6 +119,13 @@ dlq search -b "$BS" -t "$DLQ" --q NO-SUCH-KEYWORD-ANYWHERE --json
 [ "$DLQ_RC" = 0 ] && [ ! -s "$WORK/dlq.out" ] ||
     check_failed "search for a missing keyword: $(head -c 200 "$WORK/dlq.out")"
 
+# A reason no dead letter has: a warning that names the reasons there are.
+dlq stats -b "$BS" -t "$DLQ" --json --reason no_sure_reason
+[ "$DLQ_RC" = 0 ] && jq -e '.total == 0' "$WORK/dlq.out" >/dev/null &&
+    grep -q "no dead letter in the range has reason \"no_sure_reason\"; its reasons: .*$reason" \
+        "$WORK/dlq.err" ||
+    check_failed "stats --reason no_sure_reason: $(cat "$WORK/dlq.err")"
+
 # --- bad input: exit code and one clear line -------------------------------
 bad() { # bad WANT_RC PATTERN ARGS...
     local want=$1 pat=$2
