@@ -133,13 +133,14 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: router -b BROKERS -G GROUP -r RULES.json [-X prop=val]... "
-            "[options]\n"
-            "       router --demo\n"
-            "       router dlq stats|search ... (see router dlq --help)\n"
-            "Reads the source topics once, routes every message by the rules "
-            "into\nsmaller topics, dead-letters anomalies. Options:\n");
+    fprintf(
+        out,
+        "usage: router -b BROKERS -G GROUP -r RULES.json [-X prop=val]... "
+        "[options]\n"
+        "       router --demo\n"
+        "       router dlq stats|search|replay ... (see router dlq --help)\n"
+        "Reads the source topics once, routes every message by the rules "
+        "into\nsmaller topics, dead-letters anomalies. Options:\n");
     options_help(router_options, out);
 }
 

@@ -1,5 +1,5 @@
-/* dlqtool.c - `router dlq stats | search`: the options (one table for
- * every subcommand), their checks, and the dispatch to the subcommand. */
+/* dlqtool.c - `router dlq stats | search | replay`: the options (one table
+ * for every subcommand), their checks, and the dispatch. */
 #include "dlqtool.h"
 #include "dlqtool_int.h"
 
@@ -64,25 +64,22 @@ static const options_def_t dlq_options[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: router dlq stats  -b BROKERS -t TOPIC [selection] "
-            "[--json]\n"
-            "       router dlq search -b BROKERS -t TOPIC [selection] "
-            "[--limit N] [--json]\n"
-            "       router dlq replay -b BROKERS -t TOPIC --replay-id ID "
-            "(-r RULES.json | --to-source)\n"
-            "                         [selection] [--dry-run] [--rate N] "
-            "[--commit-every N]\n"
-            "Counts (stats) or lists (search, oldest first) the dead "
-            "letters of TOPIC,\nread from the topic itself as it stands "
-            "when the command starts. The\nselection options narrow both. "
-            "Exit 0, 1 (cluster unreachable), 2 (usage,\nnot a dead-letter "
-            "topic). Options:\n");
+    fprintf(out, "usage: router dlq stats  -b BROKERS -t TOPIC [selection] "
+                 "[--json]\n"
+                 "       router dlq search -b BROKERS -t TOPIC [selection] "
+                 "[--limit N] [--json]\n"
+                 "       router dlq replay -b BROKERS -t TOPIC --replay-id ID "
+                 "(-r RULES.json | --to-source)\n"
+                 "                         [selection] [--dry-run] [--rate N] "
+                 "[--commit-every N]\n"
+                 "Counts (stats), lists (search, oldest first) or routes again "
+                 "(replay) the dead\nletters of TOPIC, read from the topic "
+                 "itself as it stands when the command\n(or the replay id) "
+                 "starts. The selection options narrow all three. Exit 0,\n1 "
+                 "(cluster unreachable, a failed produce), 2 (usage, not a "
+                 "dead-letter topic).\nOptions:\n");
     options_help(dlq_options, out);
 }
-
-/* ---- main -----------------------------------------------------------------
- */
 
 int dlqtool_main(int argc, char **argv)
 {

@@ -1,7 +1,6 @@
-/* pipeline.c - the routing loop: Kafka client setup, batch consume,
- * backpressure, rules swap and shutdown. Routing one message is in
- * pipeline_route.c, partitions and rebalance in pipeline_parts.c, the
- * published counters in pipeline_stats.c. */
+/* pipeline.c - the routing loop, on top of the pipeline's parts: Kafka
+ * client setup, batch consume, backpressure, rules swap and shutdown (the
+ * parts and their layers: pipeline_int.h, docs/design.md). */
 #include "pipeline_int.h"
 
 #include <inttypes.h>

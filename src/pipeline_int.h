@@ -1,6 +1,5 @@
-/* pipeline_int.h - the pipeline's private state, shared by pipeline.c (the
- * loop, Kafka handles, rebalance, offsets) and pipeline_route.c (routing a
- * message, producing, delivery reports, dead letters). Not a public
+/* pipeline_int.h - the pipeline's private state and the functions its parts
+ * (src/pipeline_*.c, listed by layer below) offer each other. Not a public
  * interface: nothing outside src/pipeline*.c includes it. */
 #ifndef ROUTER_PIPELINE_INT_H
 #define ROUTER_PIPELINE_INT_H
