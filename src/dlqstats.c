@@ -53,6 +53,13 @@ static int by_count(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Sort t, largest count first (qsort must not see a NULL array). */
+static void tally_sort(tally_t *t)
+{
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof(*t->v), by_count);
+}
+
 static void tally_free(tally_t *t)
 {
     for (size_t i = 0; i < t->n; i++)
@@ -188,7 +195,7 @@ static json_t *tally_json(tally_t *t)
 {
     json_t *o = json_object();
 
-    qsort(t->v, t->n, sizeof(*t->v), by_count);
+    tally_sort(t);
     for (size_t i = 0; o && i < t->n; i++)
         if (json_object_set_new(o, t->v[i].name,
                                 json_integer((json_int_t)t->v[i].n)))
@@ -248,7 +255,7 @@ out:
 static void tally_print(const char *title, tally_t *t)
 {
     printf("by %s:\n", title);
-    qsort(t->v, t->n, sizeof(*t->v), by_count);
+    tally_sort(t);
     for (size_t i = 0; i < t->n; i++)
         printf("  %-32s %10llu\n", t->v[i].name, (unsigned long long)t->v[i].n);
     if (t->other)
