@@ -100,7 +100,7 @@ static void route_dest(pipeline_t *p, pl_msgctx_t *ctx,
 
     d->ctx = ctx;
     d->route = dd->route >= 0 ? dd->route : PL_ACTION_UNMATCHED;
-    if (pl_txn_poison_take(p, ctx, dd->topic, errstr, sizeof(errstr)))
+    if (p->txn && pl_txn_poison_take(p, ctx, dd->topic, errstr, sizeof(errstr)))
         goto dead; /* failed in an aborted transaction: counted then */
     t = pl_topic_get(p, dd->topic, errstr, sizeof(errstr));
     if (!t)
@@ -175,7 +175,7 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
     part->consumed++;
     if (p->conf.exactly_once && part->txn_base < 0)
         part->txn_base = rkm->offset; /* where an abort rewinds to */
-    if (pl_txn_doomed(p)) {
+    if (p->txn && pl_txn_doomed(p)) {
         /* The transaction can only be aborted: this message comes again
          * after the rewind to txn_base (at or before it), and is routed
          * then. */
@@ -203,7 +203,8 @@ int pl_route(pipeline_t *p, rd_kafka_message_t *rkm, pl_part_t *part)
         rd_kafka_message_destroy(rkm);
         return -1;
     }
-    pl_txn_consumed(p);
+    if (p->txn) /* at-least-once pays no call per message */
+        pl_txn_consumed(p);
     for (size_t i = 0; i < res->nmatched; i++)
         p->cur->hits[res->matched[i]]++;
     if (res->unmatched)
