@@ -25,10 +25,10 @@ int mem_grow(void *arr, size_t *cap, size_t n, size_t size)
 
     if (n <= *cap)
         return 0;
+    if (n > SIZE_MAX / 2 / size)
+        return -1; /* doubling up to n would overflow */
     while (ncap < n)
         ncap *= 2;
-    if (ncap > SIZE_MAX / size)
-        return -1;
     na = realloc(*pa, ncap * size);
     if (!na)
         return -1;
