@@ -185,8 +185,13 @@ static int commit(replay_t *rp, char *errstr, size_t errstr_size)
 
         tp->offset = rp->next[i];
         snprintf(md, sizeof(md), "end=%" PRId64, rp->r[i].end);
-        tp->metadata = mem_dup(md, strlen(md)); /* freed with l */
-        tp->metadata_size = tp->metadata ? strlen(md) : 0;
+        /* Without its range the progress is worthless: no commit. */
+        if (!(tp->metadata = mem_dup(md, strlen(md)))) { /* freed with l */
+            rd_kafka_topic_partition_list_destroy(l);
+            snprintf(errstr, errstr_size, "out of memory");
+            return -1;
+        }
+        tp->metadata_size = strlen(md);
     }
     err = rd_kafka_commit(rp->rkc, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
@@ -274,24 +279,38 @@ static int header_get(void *opaque, const char *name, const void **val,
     return rd_kafka_header_get_last(opaque, name, val, len) ? -1 : 0;
 }
 
-/* The record's headers without the router.* ones (NULL when it has
- * none): what the source message carried. */
-static rd_kafka_headers_t *original_headers(const dlqscan_rec_t *r)
+/* The record's headers without the router.* ones into *out (NULL when it
+ * has none): what the source message carried. 0, or -1 when out of memory
+ * (a message must not go out stripped of its headers). */
+static int original_headers(const dlqscan_rec_t *r, rd_kafka_headers_t **out)
 {
     rd_kafka_headers_t *all = r->headers, *h;
     const char *name;
     const void *val;
     size_t len;
 
-    if (!all || !(h = rd_kafka_headers_new(rd_kafka_header_cnt(all))))
-        return NULL;
+    *out = NULL;
+    if (!all)
+        return 0;
+    if (!(h = rd_kafka_headers_new(rd_kafka_header_cnt(all))))
+        return -1;
     for (size_t i = 0; !rd_kafka_header_get_all(all, i, &name, &val, &len); i++)
         if (strncmp(name, "router.", 7) &&
             rd_kafka_header_add(h, name, -1, val, (ssize_t)len)) {
             rd_kafka_headers_destroy(h);
-            return NULL;
+            return -1;
         }
-    return h;
+    *out = h;
+    return 0;
+}
+
+/* Count a record that could not be sent (the first error is kept).
+ * Returns -1. */
+static int failed(replay_t *rp, const char *what)
+{
+    if (!rp->failed++)
+        snprintf(rp->first_error, sizeof(rp->first_error), "%.255s", what);
+    return -1;
 }
 
 /* Produce (copy) to topic, partition (RD_KAFKA_PARTITION_UA for the
@@ -324,10 +343,10 @@ static int produce(replay_t *rp, const char *topic, int32_t partition,
     if (err) {
         if (copy)
             rd_kafka_headers_destroy(copy); /* not taken on failure */
-        if (!rp->failed++)
-            snprintf(rp->first_error, sizeof(rp->first_error), "%s: %s", topic,
-                     rd_kafka_err2str(err));
-        return -1;
+        char what[400];
+
+        snprintf(what, sizeof(what), "%s: %s", topic, rd_kafka_err2str(err));
+        return failed(rp, what);
     }
     rp->produced++;
     rd_kafka_poll(rp->rkp, 0);
@@ -355,11 +374,8 @@ static int dead_letter_again(replay_t *rp, const dlqscan_rec_t *r,
     if (!dlt || !h) {
         if (h)
             rd_kafka_headers_destroy(h);
-        if (!rp->failed++)
-            snprintf(rp->first_error, sizeof(rp->first_error),
-                     "%s: the replay rules have no dead_letter topic",
-                     res->reason);
-        return -1;
+        return failed(rp, !dlt ? "the replay rules have no dead_letter topic"
+                               : "out of memory copying headers");
     }
     hdr_add(h, "router.reason", res->reason);
     hdr_add(h, "router.detail", res->detail);
@@ -437,12 +453,8 @@ static int route(replay_t *rp, const dlqscan_rec_t *r,
     m.value_len = r->value_len;
     m.header = orig ? header_get : NULL;
     m.header_opaque = (void *)orig;
-    if (!(res = rules_eval(rp->rs, &m, rp->sc))) {
-        snprintf(rp->first_error, sizeof(rp->first_error),
-                 "out of memory evaluating the rules");
-        rp->failed++;
-        return -1;
-    }
+    if (!(res = rules_eval(rp->rs, &m, rp->sc)))
+        return failed(rp, "out of memory evaluating the rules");
     for (size_t i = 0; i < res->ndests; i++) {
         const rules_dest_t *d = &res->dests[i];
 
@@ -525,16 +537,17 @@ static int replay_cb(const dlqscan_rec_t *r, void *opaque)
     if (dlq_selected(rp->conf, r)) {
         rp->selected++;
         pace(rp);
-        orig = original_headers(r);
-        if (rp->conf->to_source)
-            rc = r->src_topic[0]
-                     ? produce(rp, r->src_topic,
-                               r->src_partition >= 0 ? r->src_partition
-                                                     : RD_KAFKA_PARTITION_UA,
-                               r->key, r->key_len, r, orig)
-                     : (rp->failed++, -1);
-        else
+        if (original_headers(r, &orig))
+            rc = failed(rp, "out of memory copying headers");
+        else if (!rp->conf->to_source)
             rc = route(rp, r, orig);
+        else if (!r->src_topic[0])
+            rc = failed(rp, "a dead letter without router.source.topic");
+        else
+            rc = produce(rp, r->src_topic,
+                         r->src_partition >= 0 ? r->src_partition
+                                               : RD_KAFKA_PARTITION_UA,
+                         r->key, r->key_len, r, orig);
         if (orig)
             rd_kafka_headers_destroy(orig);
     } else {

@@ -6,28 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "utf8.h"
 
 /* 1 when hay[0..n) holds needle (ASCII case ignored). */
 static int holds(const void *hay, size_t n, const char *needle)
 {
-    const unsigned char *h = hay;
+    const char *h = hay;
     size_t m = strlen(needle);
 
     if (!h || m > n)
         return 0;
-    for (size_t i = 0; i + m <= n; i++) {
-        size_t k = 0;
-
-        while (k < m &&
-               (h[i + k] | 0x20 * (h[i + k] >= 'A' && h[i + k] <= 'Z')) ==
-                   ((unsigned char)needle[k] |
-                    0x20 * (needle[k] >= 'A' && needle[k] <= 'Z')))
-            k++;
-        if (k == m)
+    for (size_t i = 0; i + m <= n; i++)
+        if (!strncasecmp(h + i, needle, m))
             return 1;
-    }
     return 0;
 }
 
