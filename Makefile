@@ -42,7 +42,8 @@ CORE_SRC    := src/log.c src/clock.c src/tracker.c src/metrics.c \
 PROC_SRC    := src/pipeline_base.c src/pipeline_parts.c src/pipeline_ctx.c \
                src/pipeline_topics.c src/pipeline_stats.c \
                src/pipeline_txnfail.c src/pipeline_dlq.c src/pipeline_route.c \
-               src/pipeline_txn.c src/pipeline_rebalance.c src/pipeline.c \
+               src/pipeline_txn.c src/pipeline_hold.c src/pipeline_rebalance.c \
+               src/pipeline.c src/rulestopic.c \
                src/demo.c src/options.c src/control.c src/admin.c \
                src/dlqscan.c src/dlqsel.c src/dlqstats.c src/dlqsearch.c \
                src/dlqreplay.c src/dlqtool.c

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "anomalies.h"
@@ -22,6 +23,7 @@
 #include "options.h"
 #include "pipeline.h"
 #include "rules.h"
+#include "rulestopic.h"
 
 #define ROUTER_VERSION   "0.1.0"
 #define DEMO_RULES       "examples/demo.json"
@@ -35,6 +37,8 @@ typedef struct router_conf {
     const char *brokers;     /* -b */
     const char *group;       /* -G */
     const char *rules;       /* -r */
+    const char *rules_topic; /* --rules-topic */
+    double hold_warn;        /* --hold-warn, seconds */
     options_list_t topics;   /* -t: subscription instead of sources */
     options_list_t props;    /* -X */
     const char *admin;       /* --admin ADDR:PORT or "off" */
@@ -68,7 +72,16 @@ static const options_def_t router_options[] = {
     {"group", 'G', OPT_STR, "ID", "router", 0, 0, OFF(group),
      "consumer group id; run more instances with the same id to scale out"},
     {"rules", 'r', OPT_STR, "FILE", NULL, 0, 0, OFF(rules),
-     "rules file, JSON (required; --demo: " DEMO_RULES ")"},
+     "rules file, JSON (required unless --rules-topic; --demo: " DEMO_RULES
+     ")"},
+    {"rules-topic", 0, OPT_STR, "TOPIC", NULL, 0, 0, OFF(rules_topic),
+     "fleet: the group's rules live in TOPIC (one partition, compacted; "
+     "created when missing); -r FILE is then only published when TOPIC "
+     "has no rules for the group"},
+    {"hold-warn", 0, OPT_DOUBLE, "S", "30", 1, 86400, OFF(hold_warn),
+     "fleet: /healthz turns 503 when a moved partition waits longer than "
+     "S seconds for the rules version its last owner used (it keeps "
+     "waiting)"},
     {"topic", 't', OPT_LIST, "TOPIC", NULL, 0, 0, OFF(topics),
      "subscribe to TOPIC (or ^regex) instead of the rules' sources; "
      "repeatable"},
@@ -181,6 +194,33 @@ static int read_token(const char *path, char *tok, size_t size, char *errstr,
 }
 
 static atomic_int routing_done; /* pipeline_run() returned */
+
+/* pipeline_conf_t.rules_synced of a fleet. */
+static int rules_synced(void *opaque, int64_t since_ms)
+{
+    return rulestopic_synced_since(opaque, since_ms);
+}
+
+/* Open the fleet's rules topic and read the group's rules from it (or
+ * publish the rules file there first). Returns the rules with their
+ * version in *version, or NULL with errstr and *code. */
+static rules_set_t *fleet_start(const router_conf_t *rc, control_t *ctl,
+                                rulestopic_t **rt, int64_t *version, int *code,
+                                char *errstr, size_t errstr_size)
+{
+    char host[256], writer[320];
+
+    if (gethostname(host, sizeof(host)))
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(writer, sizeof(writer), "%s:%ld", host, (long)getpid());
+    *rt = rulestopic_open(
+        rc->brokers, rc->props.v, rc->props.n, rc->rules_topic, rc->group,
+        writer, (int)(rc->connect_timeout * 1000), code, errstr, errstr_size);
+    if (!*rt)
+        return NULL;
+    return control_load_topic(ctl, *rt, version, code, errstr, errstr_size);
+}
 
 static void *routing_thread(void *arg)
 {
@@ -300,6 +340,8 @@ int main(int argc, char **argv)
     pipeline_t *pl = NULL;
     demo_t *demo = NULL;
     rules_set_t *rs = NULL;
+    rulestopic_t *rt = NULL;
+    int64_t version = 1;
     metrics_t *metrics = NULL;
     anomalies_t *anomalies = NULL;
     control_t *ctl = NULL;
@@ -345,8 +387,14 @@ int main(int argc, char **argv)
         if (rc.stats_interval == 0)
             rc.stats_interval = 1;
     }
-    if (!rc.rules) {
-        fprintf(stderr, "router: error: no rules file: give -r FILE\n");
+    if (!rc.rules && !rc.rules_topic) {
+        fprintf(stderr, "router: error: no rules file: give -r FILE "
+                        "(or --rules-topic TOPIC)\n");
+        goto out;
+    }
+    if (rc.rules_topic && rc.demo) {
+        fprintf(stderr, "router: error: --rules-topic does not go with "
+                        "--demo\n");
         goto out;
     }
     if (!rc.brokers && !rc.demo) {
@@ -360,7 +408,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "router: error: out of memory\n");
         goto out;
     }
-    if (!(rs = control_load(ctl, errstr, sizeof(errstr)))) {
+    if (!rc.rules_topic && !(rs = control_load(ctl, errstr, sizeof(errstr)))) {
         fprintf(stderr, "router: error: %s\n", errstr);
         goto out;
     }
@@ -416,6 +464,19 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
 
+    if (rc.rules_topic) {
+        int code;
+
+        /* Before joining the group: nothing routes with older rules. */
+        rs =
+            fleet_start(&rc, ctl, &rt, &version, &code, errstr, sizeof(errstr));
+        if (!rs) {
+            fprintf(stderr, "router: error: %s\n", errstr);
+            exit_code = code;
+            goto out;
+        }
+    }
+
     memset(&pc, 0, sizeof(pc));
     pc.brokers = rc.brokers;
     pc.group = rc.group;
@@ -439,6 +500,11 @@ int main(int argc, char **argv)
     if (pc.txn_interval_ms < 1)
         pc.txn_interval_ms = 1;
     pc.txn_max_messages = rc.txn_max;
+    pc.fleet = rt != NULL;
+    pc.rules_version = version;
+    pc.rules_synced = rules_synced;
+    pc.rules_opaque = rt;
+    pc.hold_warn_ms = (int)(rc.hold_warn * 1000);
     if (pipeline_conf_check(&pc, errstr, sizeof(errstr))) {
         fprintf(stderr, "router: error: %s\n", errstr);
         exit_code = 2;
@@ -451,13 +517,22 @@ int main(int argc, char **argv)
         goto out;
     }
     control_set_pipeline(ctl, pl);
+    if (rt && rulestopic_start(rt, control_on_record, ctl)) {
+        fprintf(stderr, "router: error: cannot start the rules reader\n");
+        goto out;
+    }
     if (pthread_create(&thr, NULL, routing_thread, pl)) {
         fprintf(stderr, "router: error: cannot start the routing thread\n");
         goto out;
     }
     started = 1;
-    log_info("routing with %s (group %s, brokers %s)", rc.rules, rc.group,
-             rc.brokers);
+    if (rt)
+        log_info("routing with rules version %lld of %s (group %s, "
+                 "brokers %s)",
+                 (long long)version, rc.rules_topic, rc.group, rc.brokers);
+    else
+        log_info("routing with %s (group %s, brokers %s)", rc.rules, rc.group,
+                 rc.brokers);
 
     t0 = last_status = clock_ms();
     pipeline_stats(pl, &prev);
@@ -501,6 +576,7 @@ out:
         pipeline_stop(pl);
         pthread_join(thr, NULL);
     }
+    rulestopic_close(rt); /* its reader hands rules to pl */
     pipeline_destroy(pl);
     demo_stop(demo);
     rules_destroy(rs);

@@ -43,6 +43,23 @@ typedef struct pipeline_conf {
                                    * least this often */
     int txn_max_messages;         /* ... or after this many consumed
                                    * messages */
+    /* Fleet (--rules-topic): rules versions are the fleet's, given by
+     * the caller; each commit carries the running version in its
+     * metadata, and a newly assigned partition is held (not routed) until
+     * the running rules are at least the version its last commit carries
+     * and rules_synced() says they were up to date after the assignment:
+     * a partition never goes back to older rules when it moves. */
+    int fleet;
+    int64_t rules_version; /* fleet: version of the rules given to
+                            * pipeline_create() (else 1) */
+    int (*rules_synced)(
+        void *opaque,
+        int64_t since_ms); /* fleet: 1 when
+                            * the rules were the latest at some moment
+                            * after since_ms (clock_ms()) */
+    void *rules_opaque;    /* its argument */
+    int hold_warn_ms;      /* fleet: a partition held longer turns the
+                            * health red (it stays held) */
 } pipeline_conf_t;
 
 /* Per-destination-topic counters in a stats snapshot. */
@@ -70,7 +87,8 @@ typedef struct pipeline_stats {
                               * letter */
     uint64_t txn_commits;    /* exactly-once: transactions committed */
     uint64_t txn_aborts;     /* ... and aborted (then replayed) */
-    int rules_version;       /* version of the running rules */
+    int64_t rules_version;   /* version of the running rules */
+    int held;                /* partitions held for newer rules (fleet) */
     int running;             /* pipeline_run() is routing */
     char health[256];        /* "" when healthy, else the reason */
     /* Dead letters by reason, and produced by destination topic: the
@@ -107,8 +125,10 @@ void pipeline_stop(pipeline_t *p);
 /* Hand a new rule set to the routing thread, which switches to it between
  * two batches (each message is routed wholly by one version) and frees the
  * old one when no in-flight message refers to it. Takes ownership of rs.
- * Returns the new version number. Any thread. */
-int pipeline_set_rules(pipeline_t *p, rules_set_t *rs);
+ * version: the fleet version, or -1 for the next local one (the previous
+ * + 1). Returns the new version number, or -1 when out of memory (rs is
+ * freed, the running rules stay). Any thread. */
+int64_t pipeline_set_rules(pipeline_t *p, rules_set_t *rs, int64_t version);
 
 /* Copy the counters into *st. Any thread. */
 void pipeline_stats(pipeline_t *p, pipeline_stats_t *st);

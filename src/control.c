@@ -1,9 +1,11 @@
-/* control.c - rules file management (load, reload, replace and persist)
- * and the behaviour behind the admin endpoints. */
+/* control.c - rules management, from a file (load, reload, replace and
+ * persist) or a fleet's rules topic (read, publish, apply each record in
+ * order), and the behaviour behind the admin endpoints. */
 #include "control.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <pthread.h>
@@ -18,6 +20,8 @@
 #include "sha256.h"
 
 #define MAX_RULES_FILE (64 * 1024 * 1024)
+#define APPLY_WAIT_MS  15000 /* a publish waits this long to run here */
+#define CATCH_UP_MS    30000 /* start: read the rules topic within */
 
 struct control {
     char *path;             /* the rules file (owned) */
@@ -25,12 +29,23 @@ struct control {
     anomalies_t *anomalies; /* not owned, may be NULL */
     pipeline_t *_Atomic pl; /* not owned; NULL until set (set by the
                              * main thread while admin threads read) */
+    rulestopic_t *rt;       /* fleet: the rules topic (not owned);
+                             * NULL: rules from the file */
     pthread_mutex_t lock;   /* serializes loads; guards below */
+    pthread_cond_t applied; /* fleet: a record was handled */
     char *text;             /* text of the running rules (owned) */
     size_t len;
-    int version; /* version of the running rules */
+    int64_t version; /* version of the running rules */
     time_t loaded_at;
     char checksum[65]; /* sha256 of text */
+    /* Fleet only: */
+    int64_t seen;          /* offset of the last record handled, -1 */
+    rules_set_t *pending;  /* start: the latest valid record's rules,
+                            * until the pipeline takes them (owned) */
+    char writer[256];      /* who published the running rules */
+    int64_t written_ms;    /* ... and when (ms since the epoch) */
+    int64_t refused;       /* the newest record refused, -1 none */
+    char refused_why[512]; /* ... and why */
 };
 
 control_t *control_create(const char *path, metrics_t *metrics,
@@ -40,11 +55,20 @@ control_t *control_create(const char *path, metrics_t *metrics,
 
     if (!c)
         return NULL;
-    if (!(c->path = strdup(path)) || pthread_mutex_init(&c->lock, NULL)) {
+    if ((path && !(c->path = strdup(path))) ||
+        pthread_mutex_init(&c->lock, NULL)) {
         free(c->path);
         free(c);
         return NULL;
     }
+    if (pthread_cond_init(&c->applied, NULL)) {
+        pthread_mutex_destroy(&c->lock);
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    c->seen = -1;
+    c->refused = -1;
     c->metrics = metrics;
     c->anomalies = anomalies;
     if (metrics &&
@@ -63,6 +87,8 @@ void control_destroy(control_t *c)
     if (!c)
         return;
     pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->applied);
+    rules_destroy(c->pending);
     free(c->text);
     free(c->path);
     free(c);
@@ -141,7 +167,7 @@ static rules_set_t *compile(const char *what, const char *text, size_t len,
 }
 
 /* Make text (taken over) the running rules' text. Lock held. */
-static void set_text(control_t *c, char *text, size_t len, int version)
+static void set_text(control_t *c, char *text, size_t len, int64_t version)
 {
     free(c->text);
     c->text = text;
@@ -160,14 +186,20 @@ static void count_reload(control_t *c, const char *result)
     metrics_unlock(c->metrics);
 }
 
-/* Hand rs (taken) to the pipeline and make text (taken) the running
- * rules' text; copy the checksum to sum when not NULL. Lock held, pl set.
- * Returns the new version. */
-static int install(control_t *c, pipeline_t *pl, rules_set_t *rs, char *text,
-                   size_t len, char sum[65])
+/* Hand rs (taken) to the pipeline as version (-1: the next local one)
+ * and make text (taken) the running rules' text; copy the checksum to sum
+ * when not NULL. Lock held, pl set. Returns the new version, or -1 when
+ * out of memory (nothing changed). */
+static int64_t install(control_t *c, pipeline_t *pl, rules_set_t *rs,
+                       char *text, size_t len, int64_t version, char sum[65])
 {
-    int v = pipeline_set_rules(pl, rs); /* takes rs */
+    int64_t v = pipeline_set_rules(pl, rs, version); /* takes rs */
 
+    if (v < 0) {
+        free(text);
+        count_reload(c, "error");
+        return -1;
+    }
     set_text(c, text, len, v);
     count_reload(c, "ok");
     if (sum)
@@ -195,17 +227,202 @@ rules_set_t *control_load(control_t *c, char *errstr, size_t errstr_size)
     return rs;
 }
 
+/* ---- fleet: the rules topic ------------------------------------------ */
+
+void control_on_record(void *opaque, const rulestopic_record_t *rec)
+{
+    control_t *c = opaque;
+    pipeline_t *pl = atomic_load(&c->pl);
+    rules_error_t rerr;
+    rules_set_t *rs = NULL;
+    char what[300], errstr[512], *text = NULL;
+
+    pthread_mutex_lock(&c->lock);
+    if (rec->offset <= c->seen)
+        goto out;
+    c->seen = rec->offset;
+    snprintf(what, sizeof(what), "%s offset %" PRId64, rulestopic_name(c->rt),
+             rec->offset);
+    if (!rec->value)
+        snprintf(errstr, sizeof(errstr), "%s: empty record (a tombstone)",
+                 what);
+    else if (!(text = malloc(rec->len + 1)))
+        snprintf(errstr, sizeof(errstr), "%s: out of memory", what);
+    else
+        rs = compile(what, rec->value, rec->len, &rerr, errstr, sizeof(errstr));
+    if (rs) {
+        memcpy(text, rec->value, rec->len);
+        text[rec->len] = '\0';
+        if (pl) {
+            if (install(c, pl, rs, text, rec->len, rec->offset, NULL) < 0)
+                snprintf(errstr, sizeof(errstr), "%s: out of memory", what);
+        } else {
+            /* Start: the pipeline takes the latest valid one. */
+            rules_destroy(c->pending);
+            c->pending = rs;
+            set_text(c, text, rec->len, rec->offset);
+        }
+    }
+    if (c->version == rec->offset) {
+        snprintf(c->writer, sizeof(c->writer), "%s", rec->writer);
+        c->written_ms = rec->written_ms;
+        if (c->refused < rec->offset)
+            c->refused = -1;
+        log_info("rules version %" PRId64 " from %s (written by %s)",
+                 rec->offset, rulestopic_name(c->rt),
+                 rec->writer[0] ? rec->writer : "unknown");
+    } else {
+        free(text);
+        c->refused = rec->offset;
+        snprintf(c->refused_why, sizeof(c->refused_why), "%s", errstr);
+        if (pl)
+            count_reload(c, "error");
+        log_error("rules refused, keeping version %" PRId64 ": %s", c->version,
+                  errstr);
+    }
+    pthread_cond_broadcast(&c->applied);
+out:
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Publish text (validated) to the rules topic and wait until this instance
+ * runs it. Returns its version, or -1 with errstr and *status (503: not
+ * written, or not running here within APPLY_WAIT_MS; 500: refused
+ * here). */
+static int64_t publish(control_t *c, const char *text, size_t len, int *status,
+                       char *errstr, size_t errstr_size)
+{
+    int64_t v = rulestopic_publish(c->rt, text, len, errstr, errstr_size);
+    struct timespec until;
+    char why[256];
+
+    *status = 503;
+    if (v < 0) {
+        count_reload(c, "error");
+        return -1;
+    }
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += APPLY_WAIT_MS / 1000;
+    pthread_mutex_lock(&c->lock);
+    while (c->seen < v &&
+           pthread_cond_timedwait(&c->applied, &c->lock, &until) == 0)
+        ;
+    if (c->version >= v) {
+        pthread_mutex_unlock(&c->lock);
+        return v;
+    }
+    if (c->seen >= v) {
+        *status = 500;
+        snprintf(errstr, errstr_size,
+                 "published as version %" PRId64 " but refused here: %s", v,
+                 c->refused_why);
+    } else {
+        rulestopic_health(c->rt, why, sizeof(why));
+        snprintf(errstr, errstr_size,
+                 "published as version %" PRId64 ", but not running here "
+                 "after %d s%s%s",
+                 v, APPLY_WAIT_MS / 1000, why[0] ? ": " : "", why);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return -1;
+}
+
+rules_set_t *control_load_topic(control_t *c, rulestopic_t *rt,
+                                int64_t *version, int *code, char *errstr,
+                                size_t errstr_size)
+{
+    rules_error_t rerr;
+    rules_set_t *rs;
+    size_t len;
+    char *text;
+
+    c->rt = rt;
+    *code = 1;
+    if (rulestopic_catch_up(rt, control_on_record, c, CATCH_UP_MS, errstr,
+                            errstr_size))
+        return NULL;
+    if (!c->pending) {
+        *code = 2;
+        if (!c->path) {
+            snprintf(errstr, errstr_size,
+                     "rules topic %s holds no valid rules for this group: "
+                     "give -r FILE to publish the first version",
+                     rulestopic_name(rt));
+            return NULL;
+        }
+        if (!(text = read_file(c->path, &len, errstr, errstr_size)))
+            return NULL;
+        rs = compile(c->path, text, len, &rerr, errstr, errstr_size);
+        rules_destroy(rs);
+        if (!rs) {
+            free(text);
+            return NULL;
+        }
+        *code = 1;
+        /* Not routing yet: no pipeline to wait for, the catch-up reads it. */
+        if (rulestopic_publish(rt, text, len, errstr, errstr_size) < 0 ||
+            rulestopic_catch_up(rt, control_on_record, c, CATCH_UP_MS, errstr,
+                                errstr_size)) {
+            free(text);
+            return NULL;
+        }
+        free(text);
+        if (!c->pending) {
+            snprintf(errstr, errstr_size,
+                     "rules topic %s: published %s, but did not read it back",
+                     rulestopic_name(rt), c->path);
+            return NULL;
+        }
+        log_info("rules topic %s had no rules for this group: published %s "
+                 "as version %" PRId64,
+                 rulestopic_name(rt), c->path, c->version);
+    }
+    pthread_mutex_lock(&c->lock);
+    rs = c->pending;
+    c->pending = NULL;
+    *version = c->version;
+    pthread_mutex_unlock(&c->lock);
+    return rs;
+}
+
 /* control_reload(), and the checksum of what it loaded into sum (when not
- * NULL), read under the same lock so both belong to one version. */
-static int reload(control_t *c, char sum[65], char *errstr, size_t errstr_size)
+ * NULL), read under the same lock so both belong to one version. Fleet:
+ * validated, then published; *status says why it failed. */
+static int64_t reload(control_t *c, char sum[65], int *status, char *errstr,
+                      size_t errstr_size)
 {
     pipeline_t *pl = atomic_load(&c->pl);
     rules_error_t rerr;
     rules_set_t *rs = NULL;
     size_t len;
     char *text;
-    int v = -1;
+    int64_t v = -1;
 
+    *status = 400;
+    if (!c->path) {
+        snprintf(errstr, errstr_size, "no rules file to reload (no -r)");
+        return -1;
+    }
+    if (c->rt) {
+        if (!(text = read_file(c->path, &len, errstr, errstr_size)))
+            return -1;
+        rs = compile(c->path, text, len, &rerr, errstr, errstr_size);
+        rules_destroy(rs);
+        if (rs)
+            v = publish(c, text, len, status, errstr, errstr_size);
+        else
+            count_reload(c, "error");
+        free(text);
+        if (v >= 0 && sum) {
+            pthread_mutex_lock(&c->lock);
+            memcpy(sum, c->checksum, sizeof(c->checksum));
+            pthread_mutex_unlock(&c->lock);
+        }
+        if (v >= 0)
+            log_info("rules reloaded from %s: published as version %" PRId64,
+                     c->path, v);
+        return v;
+    }
     pthread_mutex_lock(&c->lock);
     text = read_file(c->path, &len, errstr, errstr_size);
     if (text)
@@ -218,16 +435,21 @@ static int reload(control_t *c, char sum[65], char *errstr, size_t errstr_size)
         count_reload(c, "error");
         goto out;
     }
-    v = install(c, pl, rs, text, len, sum);
-    log_info("rules reloaded from %s: version %d", c->path, v);
+    v = install(c, pl, rs, text, len, -1, sum);
+    if (v >= 0)
+        log_info("rules reloaded from %s: version %" PRId64, c->path, v);
+    else
+        snprintf(errstr, errstr_size, "out of memory");
 out:
     pthread_mutex_unlock(&c->lock);
     return v;
 }
 
-int control_reload(control_t *c, char *errstr, size_t errstr_size)
+int64_t control_reload(control_t *c, char *errstr, size_t errstr_size)
 {
-    return reload(c, NULL, errstr, errstr_size);
+    int status;
+
+    return reload(c, NULL, &status, errstr, errstr_size);
 }
 
 /* Write text to path atomically: a temporary file in the same directory,
@@ -333,10 +555,23 @@ static void snapshot(control_t *c, pipeline_stats_t *st)
 
 static void on_health(void *opaque, admin_reply_t *r)
 {
+    control_t *c = opaque;
     pipeline_stats_t st;
     char body[sizeof(st.health) + 1];
 
-    snapshot(opaque, &st);
+    snapshot(c, &st);
+    if (!st.health[0] && c->rt) {
+        /* Fleet: not on the fleet's rules, or cannot tell. */
+        pthread_mutex_lock(&c->lock);
+        if (c->refused > c->version)
+            snprintf(st.health, sizeof(st.health),
+                     "rules version %lld refused, running %lld: %.180s",
+                     (long long)c->refused, (long long)c->version,
+                     c->refused_why);
+        pthread_mutex_unlock(&c->lock);
+        if (!st.health[0])
+            rulestopic_health(c->rt, st.health, sizeof(st.health));
+    }
     snprintf(body, sizeof(body), "%s\n", st.health[0] ? st.health : "ok");
     r->type = ADMIN_TYPE_TEXT;
     r->body = strdup(body);
@@ -364,32 +599,66 @@ static void on_stats(void *opaque, admin_reply_t *r)
         m = json_loads(mtext, 0, NULL);
         free(mtext);
     }
-    j = json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+    j = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
                   "health", st.health[0] ? st.health : "ok", "assigned",
                   st.assigned, "paused", st.paused, "rules_version",
-                  st.rules_version, "consumed", (json_int_t)st.consumed,
-                  "produced", (json_int_t)st.produced, "dead_lettered",
-                  (json_int_t)st.dead_lettered, "dropped",
+                  (json_int_t)st.rules_version, "consumed",
+                  (json_int_t)st.consumed, "produced", (json_int_t)st.produced,
+                  "dead_lettered", (json_int_t)st.dead_lettered, "dropped",
                   (json_int_t)st.dropped, "inflight", (json_int_t)st.inflight,
                   "lag", (json_int_t)st.lag, "metrics", m ? m : json_object());
     reply_json(r, 200, j);
 }
 
+/* "2026-12-02T10:00:00Z" of t (seconds), or "unknown". */
+static void fmt_time(time_t t, char when[32])
+{
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || !strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(when, 32, "unknown");
+}
+
+/* What GET /rules shows: the running rules and where they come from.
+ * Lock held. NULL when out of memory. */
+static json_t *rules_json(control_t *c)
+{
+    json_t *rules = c->text ? json_loadb(c->text, c->len, 0, NULL) : NULL;
+    char when[32], written[32];
+    json_t *j;
+
+    fmt_time(c->loaded_at, when);
+    j = json_pack("{s:I, s:s, s:s, s:s, s:o}", "version",
+                  (json_int_t)c->version, "source", c->rt ? "topic" : "file",
+                  "loaded_at", when, "checksum", c->checksum, "rules",
+                  rules ? rules : json_null());
+    if (!j)
+        return NULL;
+    if (c->path)
+        json_object_set_new(j, "file", json_string(c->path));
+    if (c->rt) {
+        fmt_time((time_t)(c->written_ms / 1000), written);
+        json_object_set_new(j, "topic", json_string(rulestopic_name(c->rt)));
+        json_object_set_new(j, "written_by", json_string(c->writer));
+        json_object_set_new(
+            j, "written_at",
+            json_string(c->written_ms > 0 ? written : "unknown"));
+    }
+    if (c->refused > c->version)
+        json_object_set_new(j, "refused",
+                            json_pack("{s:I, s:s}", "version",
+                                      (json_int_t)c->refused, "error",
+                                      c->refused_why));
+    return j;
+}
+
 static void on_rules_get(void *opaque, admin_reply_t *r)
 {
     control_t *c = opaque;
-    json_t *rules, *j;
-    char when[32];
-    struct tm tm;
+    json_t *j;
 
     pthread_mutex_lock(&c->lock);
-    rules = c->text ? json_loadb(c->text, c->len, 0, NULL) : NULL;
-    if (!gmtime_r(&c->loaded_at, &tm) ||
-        !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-        snprintf(when, sizeof(when), "unknown");
-    j = json_pack("{s:i, s:s, s:s, s:s, s:o}", "version", c->version,
-                  "loaded_at", when, "checksum", c->checksum, "file", c->path,
-                  "rules", rules ? rules : json_null());
+    j = rules_json(c);
     pthread_mutex_unlock(&c->lock);
     reply_json(r, 200, j);
 }
@@ -402,7 +671,8 @@ static void on_rules_put(void *opaque, const char *body, size_t len, int apply,
     rules_error_t rerr;
     rules_set_t *rs;
     char errstr[1024], sum[65], *text = NULL;
-    int v;
+    int64_t v;
+    int status;
 
     rs = compile("body", body ? body : "", body ? len : 0, &rerr, errstr,
                  sizeof(errstr));
@@ -418,6 +688,25 @@ static void on_rules_put(void *opaque, const char *body, size_t len, int apply,
                              (int)rules_route_count(rs), "anomalies",
                              (int)rules_anomaly_count(rs)));
         rules_destroy(rs);
+        return;
+    }
+    if (c->rt) {
+        /* Fleet: every instance (this one too) applies it from the topic. */
+        rules_destroy(rs);
+        if (!pl) {
+            reply_error(r, 503, "not routing yet", 0, 0);
+            return;
+        }
+        if ((v = publish(c, body, len, &status, errstr, sizeof(errstr))) < 0) {
+            log_error("PUT /rules: %s", errstr);
+            reply_error(r, status, errstr, 0, 0);
+            return;
+        }
+        pthread_mutex_lock(&c->lock);
+        reply_json(r, 200, rules_json(c));
+        pthread_mutex_unlock(&c->lock);
+        log_info("PUT /rules: version %" PRId64 " published and running here",
+                 v);
         return;
     }
     if (!pl || !(text = malloc(len + 1))) {
@@ -438,23 +727,33 @@ static void on_rules_put(void *opaque, const char *body, size_t len, int apply,
         reply_error(r, 500, errstr, 0, 0);
         return;
     }
-    v = install(c, pl, rs, text, len, sum);
+    v = install(c, pl, rs, text, len, -1, sum);
     pthread_mutex_unlock(&c->lock);
-    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum", sum));
-    log_info("PUT /rules: version %d in place, saved to %s", v, c->path);
+    if (v < 0) {
+        reply_error(r, 500, "out of memory", 0, 0);
+        return;
+    }
+    reply_json(
+        r, 200,
+        json_pack("{s:I, s:s}", "version", (json_int_t)v, "checksum", sum));
+    log_info("PUT /rules: version %" PRId64 " in place, saved to %s", v,
+             c->path);
 }
 
 static void on_rules_reload(void *opaque, admin_reply_t *r)
 {
     char errstr[1024], sum[65];
-    int v = reload(opaque, sum, errstr, sizeof(errstr));
+    int status;
+    int64_t v = reload(opaque, sum, &status, errstr, sizeof(errstr));
 
     if (v < 0) {
         log_error("POST /rules/reload: %s", errstr);
-        reply_error(r, 400, errstr, 0, 0);
+        reply_error(r, status, errstr, 0, 0);
         return;
     }
-    reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum", sum));
+    reply_json(
+        r, 200,
+        json_pack("{s:I, s:s}", "version", (json_int_t)v, "checksum", sum));
 }
 
 static void on_anomalies(void *opaque, const char *reason, const char *q,

@@ -103,6 +103,10 @@ static rd_kafka_conf_t *make_conf(const pipeline_conf_t *pc, const char *txn_id,
         if (conf_set(conf, prop, errstr, errstr_size))
             goto err;
     }
+    /* Fleet: commits are ours, to carry the rules version. */
+    if (pc->fleet && !strcmp(role, "consumer") &&
+        conf_set(conf, "enable.auto.commit=false", errstr, errstr_size))
+        goto err;
     if (pc->exactly_once && !strcmp(role, "consumer") &&
         (conf_set(conf, "enable.auto.commit=false", errstr, errstr_size) ||
          conf_set(conf, "isolation.level=read_committed", errstr, errstr_size)))
@@ -236,12 +240,12 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
         rules_destroy(rs);
         goto err;
     }
-    p->cur = pl_rules_new(rs, 1); /* takes rs */
-    if (!p->cur) {
+    p->cur = pl_rules_new(rs, conf->fleet ? conf->rules_version : 1);
+    if (!p->cur) { /* it took rs */
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
     }
-    atomic_init(&p->next_version, 1);
+    atomic_init(&p->last_version, p->cur->version);
     if (p->conf.metrics && pl_declare_metrics(p->conf.metrics)) {
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
@@ -277,6 +281,12 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     snprintf(gid, sizeof(gid), "group.id=%s", conf->group);
     if (conf_set(cc, gid, errstr, errstr_size))
         goto err;
+    vlen = sizeof(val);
+    if (rd_kafka_conf_get(cc, "auto.commit.interval.ms", val, &vlen) ==
+        RD_KAFKA_CONF_OK)
+        p->commit_interval_ms = strtol(val, NULL, 10);
+    if (p->commit_interval_ms <= 0)
+        p->commit_interval_ms = 1000;
     rd_kafka_conf_set_opaque(cc, p);
     rd_kafka_conf_set_rebalance_cb(cc, pl_on_rebalance);
     if (p->conf.stats_interval_ms > 0)
@@ -359,28 +369,22 @@ static int same_sources(const rules_set_t *a, const rules_set_t *b)
  * follow a change of sources with the subscription. */
 static int swap_rules(pipeline_t *p)
 {
-    rules_set_t *rs = atomic_exchange(&p->next_rules, NULL);
-    pl_rules_t *pr, *old = p->cur;
+    pl_rules_t *pr = atomic_exchange(&p->next_rules, NULL), *old = p->cur;
     char errstr[512];
 
-    if (!rs)
+    if (!pr)
         return 0;
-    pr = pl_rules_new(rs, atomic_load(&p->next_version)); /* takes rs */
-    if (!pr) {
-        log_error("out of memory switching rules; keeping version %d",
-                  p->cur->version);
-        return -1;
-    }
     pl_fold_hits(p, old);
     p->cur = pr;
     if (!p->conf.topics && !same_sources(old->rs, pr->rs)) {
         if (subscribe(p, errstr, sizeof(errstr)))
-            log_error("rules version %d: %s", pr->version, errstr);
+            log_error("rules version %" PRId64 ": %s", pr->version, errstr);
         else
-            log_info("rules version %d: subscription updated", pr->version);
+            log_info("rules version %" PRId64 ": subscription updated",
+                     pr->version);
     }
     pl_rules_unref(p, old);
-    log_info("rules version %d in effect", pr->version);
+    log_info("rules version %" PRId64 " in effect", pr->version);
     return 0;
 }
 
@@ -442,6 +446,11 @@ static int route_batch(pipeline_t *p, rd_kafka_message_t **msgs, ssize_t n)
             rd_kafka_message_destroy(rkm);
             continue;
         }
+        if (pt->held) {
+            if (pl_hold_msg(p, pt, rkm) != 0) /* takes rkm */
+                goto fatal;
+            continue;
+        }
         if (pl_route(p, rkm, pt) != 0)
             goto fatal;
     }
@@ -476,6 +485,9 @@ static void shutdown_clean(pipeline_t *p)
         /* What was routed commits with its offsets, or is aborted and
          * routed again after a restart. */
         pl_txn_commit(p);
+    } else if (p->conf.fleet) {
+        pl_offsets_flush(p);
+        pl_offsets_commit(p, 0);
     } else {
         pl_offsets_flush(p);
         err = rd_kafka_commit(p->rkc, NULL, 0);
@@ -491,7 +503,7 @@ int pipeline_run(pipeline_t *p)
 {
     rd_kafka_message_t **msgs =
         calloc((size_t)p->conf.batch_size, sizeof(*msgs));
-    int64_t last_retry = clock_ms(), last_pub = 0;
+    int64_t last_retry = clock_ms(), last_pub = 0, last_commit = clock_ms();
 
     if (!msgs) {
         log_error("out of memory");
@@ -514,6 +526,8 @@ int pipeline_run(pipeline_t *p)
         }
         if (route_batch(p, msgs, n) != 0)
             break;
+        if (p->conf.fleet && pl_hold_check(p) != 0)
+            break;
         pl_serve_producer(p, 0);
         if (!p->conf.exactly_once)
             pl_offsets_flush(p);
@@ -522,6 +536,11 @@ int pipeline_run(pipeline_t *p)
         now = clock_ms();
         if (p->conf.exactly_once && pl_txn_due(p, now))
             pl_txn_commit(p);
+        if (p->conf.fleet && !p->conf.exactly_once &&
+            now - last_commit >= p->commit_interval_ms) {
+            pl_offsets_commit(p, 1);
+            last_commit = now;
+        }
         if (now - last_retry >= STUCK_RETRY_MS) {
             retry_stuck(p);
             last_retry = now;
@@ -547,13 +566,17 @@ void pipeline_stop(pipeline_t *p)
     atomic_store(&p->stop, 1);
 }
 
-int pipeline_set_rules(pipeline_t *p, rules_set_t *rs)
+int64_t pipeline_set_rules(pipeline_t *p, rules_set_t *rs, int64_t version)
 {
-    int v = atomic_fetch_add(&p->next_version, 1) + 1;
-    rules_set_t *old = atomic_exchange(&p->next_rules, rs);
+    int64_t v = version >= 0 ? version : atomic_load(&p->last_version) + 1;
+    pl_rules_t *pr = pl_rules_new(rs, v), *old; /* takes rs */
 
-    /* Not picked up yet: it never routed anything. */
-    rules_destroy(old);
+    if (!pr)
+        return -1;
+    atomic_store(&p->last_version, v);
+    /* Not picked up yet: it never routed anything (one reference). */
+    if ((old = atomic_exchange(&p->next_rules, pr)))
+        pl_rules_unref(p, old);
     return v;
 }
 
@@ -624,7 +647,7 @@ void pipeline_destroy(pipeline_t *p)
     free(p->topics);
     rules_scratch_destroy(p->scratch);
     pl_rules_unref(p, p->cur); /* the "current" reference */
-    rules_destroy(atomic_load(&p->next_rules));
+    pl_rules_unref(p, atomic_load(&p->next_rules));
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

@@ -86,7 +86,7 @@ void pl_rules_unref(pipeline_t *p, pl_rules_t *pr)
     (void)p;
     if (!pr || --pr->refs > 0)
         return;
-    log_debug("rules version %d released", pr->version);
+    log_debug("rules version %" PRId64 " released", pr->version);
     rules_destroy(pr->rs);
     free(pr->hits);
     free(pr->hits_pub);
@@ -95,7 +95,7 @@ void pl_rules_unref(pipeline_t *p, pl_rules_t *pr)
 
 /* A pl_rules_t for rs (taken over, also on failure) with one reference.
  * NULL when out of memory. */
-pl_rules_t *pl_rules_new(rules_set_t *rs, int version)
+pl_rules_t *pl_rules_new(rules_set_t *rs, int64_t version)
 {
     pl_rules_t *pr = calloc(1, sizeof(*pr));
     size_t n = rules_route_count(rs);

@@ -118,7 +118,7 @@ again:
     hdr_add(h, "router.source.offset", num);
     snprintf(num, sizeof(num), "%" PRId64, ctx->timestamp);
     hdr_add(h, "router.source.timestamp", num);
-    snprintf(num, sizeof(num), "%d", ctx->pr->version);
+    snprintf(num, sizeof(num), "%" PRId64, ctx->pr->version);
     hdr_add(h, "router.rules.version", num);
     if (dl->omitted) {
         snprintf(num, sizeof(num), "%zu", dl->omitted);

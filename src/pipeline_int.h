@@ -30,7 +30,8 @@ typedef struct pl_count {
  * routing thread. */
 typedef struct pl_rules {
     rules_set_t *rs;    /* owned */
-    int version;        /* 1 for the first rules, +1 per reload */
+    int64_t version;    /* file: 1 for the first rules, +1 per
+                         * reload; fleet: the record's offset */
     unsigned refs;      /* in-flight messages + 1 while current */
     uint64_t *hits;     /* matches per route index (owned) */
     uint64_t *hits_pub; /* hits already published (owned) */
@@ -40,16 +41,24 @@ typedef struct pl_rules {
 typedef struct pl_part {
     char *topic; /* owned */
     int32_t partition;
-    tracker_t *tr;  /* owned */
-    int64_t stored; /* last offset passed to offsets_store */
-    int revoked;    /* given up; freed once tr drains */
-    int stuck;      /* a dead-letter produce failed */
-    int paused;     /* paused by us (backpressure, stuck, or
-                     * waiting) */
-    int waiting;    /* reassigned while its revoked former self
-                     * still has messages in flight: not
-                     * fetched until they are done, so that
-                     * the replay comes after them */
+    tracker_t *tr;             /* owned */
+    int64_t stored;            /* last offset passed to offsets_store */
+    int revoked;               /* given up; freed once tr drains */
+    int stuck;                 /* a dead-letter produce failed */
+    int paused;                /* paused by us (backpressure, stuck, or
+                                * waiting) */
+    int waiting;               /* reassigned while its revoked former self
+                                * still has messages in flight: not
+                                * fetched until they are done, so that
+                                * the replay comes after them */
+    int held;                  /* fleet: assigned, not routed until the
+                                * rules are recent enough (pipeline_hold.c) */
+    int64_t held_since;        /* ms, when it was assigned */
+    int64_t need_version;      /* the version its last commit carries,
+                                * -1 none, -2 not asked yet */
+    rd_kafka_message_t **hold; /* messages consumed while held, in
+                                * order (owned) */
+    size_t nhold, hold_cap;
     struct pl_deadletter *stuck_head; /* dead letters waiting for a retry,
                                        * oldest first */
     struct pl_deadletter *stuck_tail;
@@ -143,17 +152,18 @@ typedef struct pl_topic {
 } pl_topic_t;
 
 struct pipeline {
-    pipeline_conf_t conf;              /* copy; strings owned by the caller */
-    rd_kafka_t *rkc;                   /* consumer */
-    rd_kafka_t *rkp;                   /* producer */
-    rd_kafka_queue_t *rkqu;            /* the consumer queue */
-    rules_scratch_t *scratch;          /* per routing thread */
-    pl_rules_t *cur;                   /* current rules */
-    _Atomic(rules_set_t *) next_rules; /* handed over by set_rules */
-    atomic_int next_version;           /* version of the latest set_rules */
-    atomic_int stop;                   /* set by pipeline_stop() */
-    int stopping;                      /* routing thread is shutting down */
-    int fatal;                         /* a fatal error happened */
+    pipeline_conf_t conf;               /* copy; strings owned by the caller */
+    rd_kafka_t *rkc;                    /* consumer */
+    rd_kafka_t *rkp;                    /* producer */
+    rd_kafka_queue_t *rkqu;             /* the consumer queue */
+    rules_scratch_t *scratch;           /* per routing thread */
+    pl_rules_t *cur;                    /* current rules */
+    _Atomic(pl_rules_t *) next_rules;   /* handed over by set_rules */
+    _Atomic int_least64_t last_version; /* version of the latest
+                                         * set_rules */
+    atomic_int stop;                    /* set by pipeline_stop() */
+    int stopping;                       /* routing thread is shutting down */
+    int fatal;                          /* a fatal error happened */
 
     pl_part_t **parts; /* hash of partitions by topic+partition */
     size_t nbuckets;
@@ -186,6 +196,9 @@ struct pipeline {
     size_t nerrors;
     uint64_t unmatched_pub;
     int64_t no_assignment_since; /* ms, 0 while partitions are assigned */
+    int64_t commit_interval_ms;  /* fleet: explicit commits this often
+                                  * (auto.commit.interval.ms) */
+    int64_t hold_asked_at;       /* fleet: last committed() query, ms */
 
     pl_txn_t *txn; /* exactly-once state (owned), NULL without it */
     uint64_t txn_commits_pub, txn_aborts_pub; /* published to metrics */
@@ -209,7 +222,7 @@ static inline uint64_t pl_hash_str(const char *s, uint64_t h)
 /* ---- the pipeline's parts, by layer --------------------------------------
  * Each file below calls only the ones listed before it (and the modules of
  * include/): pipeline_base, then parts, ctx, topics, txnfail, dlq, route,
- * stats, txn, rebalance, and pipeline.c on top. */
+ * stats, txn, hold, rebalance, and pipeline.c on top. */
 
 /* pipeline_base.c: the fatal error, named counters */
 
@@ -256,12 +269,22 @@ rd_kafka_topic_partition_list_t *pl_offsets_list(
     void *opaque);
 /* offsets_store the live partitions' low watermarks that moved. */
 void pl_offsets_flush(pipeline_t *p);
+/* Fleet: commit the low watermarks of the live partitions, with the
+ * running rules version in the metadata (async or not). */
+void pl_offsets_commit(pipeline_t *p, int async);
+/* The commit metadata of version (fleet), and back: -1 when md is not
+ * one. */
+#define PL_VERSION_MD "router.rules.version="
+int64_t pl_version_of_md(const void *md, size_t len);
+/* How many live partitions are held (fleet), and the longest hold so far
+ * (ms). */
+int pl_hold_count(const pipeline_t *p, int64_t now, int64_t *longest);
 
 /* pipeline_ctx.c: message contexts and the rules versions they hold */
 
 /* A pl_rules_t for rs (taken over, also on failure) with one reference.
  * NULL when out of memory. */
-pl_rules_t *pl_rules_new(rules_set_t *rs, int version);
+pl_rules_t *pl_rules_new(rules_set_t *rs, int64_t version);
 /* Drop one reference of pr (accepts NULL); the last one frees it. */
 void pl_rules_unref(pipeline_t *p, pl_rules_t *pr);
 /* A context from the pool, marked in use. NULL when out of memory. */
@@ -395,6 +418,16 @@ int pl_txn_due(const pipeline_t *p, int64_t now);
  * Returns 0 when committed (or none was open), -1 when aborted or on a
  * fatal error (p->fatal). */
 int pl_txn_commit(pipeline_t *p);
+
+/* pipeline_hold.c: partitions held for newer rules (fleet) */
+
+/* Keep rkm (taken) of held partition pt until it is released, and stop
+ * fetching pt. Returns 0, or -1 on a fatal error (out of memory). */
+int pl_hold_msg(pipeline_t *p, pl_part_t *pt, rd_kafka_message_t *rkm);
+/* Learn what the held partitions need, and release those whose need is
+ * met: their kept messages are routed, their fetching resumes. Returns 0,
+ * or -1 on a fatal error. */
+int pl_hold_check(pipeline_t *p);
 
 /* pipeline_rebalance.c: assign, revoke, drain, reap */
 

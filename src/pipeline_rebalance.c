@@ -181,16 +181,22 @@ out:
 static void on_assign(pipeline_t *p, rd_kafka_topic_partition_list_t *parts)
 {
     rd_kafka_error_t *error;
+    int64_t now = clock_ms();
 
     for (int i = 0; i < parts->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        pl_part_t *pt;
 
         if (pl_part_find(p, tp->topic, tp->partition))
             continue;
-        if (!pl_part_add(p, tp->topic, tp->partition)) {
+        if (!(pt = pl_part_add(p, tp->topic, tp->partition))) {
             pl_fatal(p, "out of memory on assignment");
             return;
         }
+        /* Fleet: not routed before the rules are recent enough
+         * (pipeline_hold.c). */
+        pt->held = p->conf.fleet;
+        pt->held_since = now;
         p->assigned++;
         log_info("assigned %s [%" PRId32 "]", tp->topic, tp->partition);
     }

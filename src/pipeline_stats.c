@@ -160,7 +160,7 @@ static void publish_metrics(pipeline_t *p, int paused)
     pl_publish_delta(m, "router_unmatched_total", NULL, p->unmatched,
                      &p->unmatched_pub);
     metrics_set(m, "router_inflight_messages", NULL, NULL, (double)p->inflight);
-    metrics_set(m, "router_rules_version", NULL, NULL, p->cur->version);
+    metrics_set(m, "router_rules_version", NULL, NULL, (double)p->cur->version);
     metrics_set(m, "router_paused_partitions", NULL, NULL, paused);
     if (p->conf.exactly_once) {
         uint64_t commits, aborts;
@@ -178,8 +178,8 @@ static void publish_metrics(pipeline_t *p, int paused)
 void pl_publish(pipeline_t *p)
 {
     pipeline_stats_t *st = &p->pub;
-    int paused = 0, stuck = 0;
-    int64_t now = clock_ms();
+    int paused = 0, stuck = 0, held;
+    int64_t now = clock_ms(), held_ms;
     const char *txn_why;
 
     /* A revoked partition stuck on a dead letter counts: its successor
@@ -206,6 +206,8 @@ void pl_publish(pipeline_t *p)
     st->paused = paused;
     st->stuck = stuck;
     st->rules_version = p->cur->version;
+    held = pl_hold_count(p, now, &held_ms);
+    st->held = held;
     pl_txn_counts(p, &st->txn_commits, &st->txn_aborts, &txn_why);
     st->running = !atomic_load(&p->stop) && !p->fatal;
     if (p->fatal)
@@ -217,6 +219,11 @@ void pl_publish(pipeline_t *p)
         snprintf(st->health, sizeof(st->health),
                  "exactly-once: transaction aborted, replaying: %.180s",
                  txn_why);
+    else if (held && p->conf.hold_warn_ms > 0 && held_ms > p->conf.hold_warn_ms)
+        snprintf(st->health, sizeof(st->health),
+                 "%d partition(s) held for %lld s waiting for newer rules "
+                 "(running version %lld): see the log",
+                 held, (long long)held_ms / 1000, (long long)p->cur->version);
     else if (p->no_assignment_since &&
              now - p->no_assignment_since > p->conf.health_grace_ms)
         snprintf(st->health, sizeof(st->health),
