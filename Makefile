@@ -44,8 +44,8 @@ PROC_SRC    := src/pipeline_base.c src/pipeline_parts.c src/pipeline_ctx.c \
                src/pipeline_txnfail.c src/pipeline_dlq.c src/pipeline_route.c \
                src/pipeline_txn.c src/pipeline_rebalance.c src/pipeline.c \
                src/demo.c src/options.c src/control.c src/admin.c \
-               src/dlqscan.c src/dlqsel.c src/dlqstats.c src/dlqsearch.c \
-               src/dlqreplay.c src/dlqtool.c
+               src/dlqscan.c src/anomscan.c src/dlqsel.c src/dlqstats.c \
+               src/dlqsearch.c src/dlqreplay.c src/dlqtool.c
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
