@@ -87,7 +87,8 @@ $(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c src/utf8.c 
 $(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c src/utf8.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c)
+$(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c \
+                     src/dlqscan.c src/clock.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_sha256: $(call obj,tests/test_sha256.c src/sha256.c)
@@ -211,7 +212,7 @@ valgrind: deps
 	BUILD=build bash tests/valgrind/run.sh $(VG_SCENARIOS)
 
 build-fuzz/fuzz_admin: $(call obj,tests/fuzz/fuzz_admin.c src/admin.c \
-                              src/log.c)
+                              src/log.c src/dlqscan.c src/clock.c)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
 build-fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c $(RULES_SRC))

@@ -457,17 +457,21 @@ static void on_rules_reload(void *opaque, admin_reply_t *r)
     reply_json(r, 200, json_pack("{s:i, s:s}", "version", v, "checksum", sum));
 }
 
-static void on_anomalies(void *opaque, const char *reason, const char *q,
-                         int limit, admin_reply_t *r)
+static void on_anomalies(void *opaque, const admin_anom_query_t *aq,
+                         admin_reply_t *r)
 {
     control_t *c = opaque;
 
+    if (aq->source == ADMIN_ANOM_TOPIC) {
+        reply_error(r, 501, "scan=topic: not wired yet", 0, 0);
+        return;
+    }
     if (!c->anomalies) {
         reply_error(r, 404, "anomaly ring disabled", 0, 0);
         return;
     }
     r->type = ADMIN_TYPE_JSON;
-    r->body = anomalies_query(c->anomalies, reason, q, limit);
+    r->body = anomalies_query(c->anomalies, aq->reason, aq->q, aq->limit);
     r->status = r->body ? 200 : 500;
 }
 
