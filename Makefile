@@ -45,8 +45,8 @@ PROC_SRC    := src/pipeline_base.c src/pipeline_parts.c src/pipeline_ctx.c \
                src/pipeline_txn.c src/pipeline_hold.c src/pipeline_rebalance.c \
                src/pipeline.c src/rulestopic.c \
                src/demo.c src/options.c src/control.c src/admin.c \
-               src/dlqscan.c src/dlqsel.c src/dlqstats.c src/dlqsearch.c \
-               src/dlqreplay.c src/dlqtool.c
+               src/dlqscan.c src/anomscan.c src/dlqsel.c src/dlqstats.c \
+               src/dlqsearch.c src/dlqreplay.c src/dlqtool.c
 ROUTER_SRC  := router.c $(RULES_SRC) $(CORE_SRC) $(PROC_SRC)
 
 UNIT_TESTS  := test_jsonscan test_rules test_tracker test_admin test_metrics \
@@ -88,7 +88,8 @@ $(BUILD)/test_metrics: $(call obj,tests/test_metrics.c src/metrics.c src/utf8.c 
 $(BUILD)/test_anomalies: $(call obj,tests/test_anomalies.c src/anomalies.c src/utf8.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
-$(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c)
+$(BUILD)/test_admin: $(call obj,tests/test_admin.c src/admin.c src/log.c \
+                     src/dlqscan.c src/clock.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/test_sha256: $(call obj,tests/test_sha256.c src/sha256.c)
@@ -212,7 +213,7 @@ valgrind: deps
 	BUILD=build bash tests/valgrind/run.sh $(VG_SCENARIOS)
 
 build-fuzz/fuzz_admin: $(call obj,tests/fuzz/fuzz_admin.c src/admin.c \
-                              src/log.c)
+                              src/log.c src/dlqscan.c src/clock.c)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
 build-fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c $(RULES_SRC))

@@ -477,6 +477,12 @@ int main(int argc, char **argv)
         }
     }
 
+    /* GET /anomalies?scan=topic reads the cluster on its own: it works
+     * from here on, while the pipeline still connects. */
+    if (control_set_dlq_scan(ctl, rc.brokers, rc.props.v, rc.props.n)) {
+        fprintf(stderr, "router: error: out of memory\n");
+        goto out;
+    }
     memset(&pc, 0, sizeof(pc));
     pc.brokers = rc.brokers;
     pc.group = rc.group;

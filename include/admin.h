@@ -8,6 +8,7 @@
 #define ROUTER_ADMIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules.h"
 
@@ -25,6 +26,28 @@ typedef struct admin_reply {
     const char *type; /* static string, e.g. "application/json" */
     char *body;       /* malloc'd, NUL-terminated; NULL = empty */
 } admin_reply_t;
+
+/* Where GET /anomalies looks. */
+typedef enum admin_anom_source {
+    ADMIN_ANOM_RING, /* this instance's ring of recent dead letters */
+    ADMIN_ANOM_TOPIC /* the dead-letter topic itself (every instance's) */
+} admin_anom_source_t;
+
+/* The query of GET /anomalies, parsed and checked (malformed ones get 400
+ * before any callback): reason=, q=, limit=, scan=ring|topic, since=,
+ * until= (times as `router dlq --since` takes them, dlqscan.h). since or
+ * until without scan= means scan=topic; scan=ring with either is 400. */
+typedef struct admin_anom_query {
+    const char *reason;         /* NULL: any; else not "" */
+    const char *q;              /* NULL: any; else not "" */
+    int limit;                  /* 1..ADMIN_LIMIT_MAX */
+    admin_anom_source_t source; /* ADMIN_ANOM_RING when nothing says */
+    int64_t since_ms, until_ms; /* ms since the epoch, -1: open; both -1
+                                 * with ADMIN_ANOM_RING; since <= until */
+} admin_anom_query_t;
+
+#define ADMIN_LIMIT_DEFAULT 100 /* GET /anomalies without limit= */
+#define ADMIN_LIMIT_MAX     10000
 
 /* The router behind the endpoints. Every callback may be called from
  * several admin threads at once and must be thread-safe; each fills *r. */
@@ -44,9 +67,9 @@ typedef struct admin_ops {
                       admin_reply_t *r);
     /* POST /rules/reload: re-read the rules file. */
     void (*rules_reload)(void *opaque, admin_reply_t *r);
-    /* GET /anomalies: reason and q may be NULL; limit > 0. */
-    void (*anomalies)(void *opaque, const char *reason, const char *q,
-                      int limit, admin_reply_t *r);
+    /* GET /anomalies: the checked query (valid during the call). */
+    void (*anomalies)(void *opaque, const admin_anom_query_t *aq,
+                      admin_reply_t *r);
 } admin_ops_t;
 
 typedef struct admin admin_t;

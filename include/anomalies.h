@@ -40,7 +40,8 @@ void anomalies_push(anomalies_t *a, const anomalies_entry_t *e);
 /* The newest entries first, at most limit, whose reason equals reason
  * (NULL: any) and whose key, value preview, detail or route contains q
  * (NULL or "": any; case-insensitive), as a malloc'd JSON text:
- * {"total": seen since start, "returned": n, "anomalies": [{"reason",
+ * {"source": "ring", "total": seen since start, "returned": n,
+ * "anomalies": [{"reason",
  * "detail", "route", "topic", "partition", "offset", "timestamp", "key",
  * "value", "value_size"}...]}. Non-UTF-8 bytes in previews are shown as
  * U+FFFD. NULL when out of memory. */

@@ -54,6 +54,14 @@ void control_on_record(void *opaque, const rulestopic_record_t *rec);
 /* The pipeline that reloads go to (not owned). */
 void control_set_pipeline(control_t *c, pipeline_t *pl);
 
+/* Let GET /anomalies?scan=topic (and since=, until=) read the running
+ * rules' dead-letter topic from brokers with the consumer's share of the
+ * -X properties props[0..nprops) ("consumer.P=V", "producer.P=V" or
+ * "P=V"); all are copied. Until then such a query gets 503. Returns 0, or
+ * -1 when out of memory or already set (the first setting stays). */
+int control_set_dlq_scan(control_t *c, const char *brokers,
+                         const char *const *props, size_t nprops);
+
 /* Re-read the rules file and hand it to the pipeline (fleet: publish it
  * and wait until it runs here). Returns the new version, or -1 with
  * errstr set (the running rules stay). */

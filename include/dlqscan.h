@@ -85,4 +85,21 @@ int dlqscan_parse_time(const char *s, int64_t now_ms, int64_t *out);
  * ("2026-12-02T10:00:00.123Z"; "-" for a negative time). */
 void dlqscan_fmt_time(int64_t ms, char *out, size_t size);
 
+/* A selection of dead letters; every field NULL for any. */
+typedef struct dlqscan_filter {
+    const char *reason, *route, *source_topic, *rules_version; /* equal */
+    const char *q; /* in the key, value or detail, ASCII case ignored */
+} dlqscan_filter_t;
+
+/* 1 when rec is a dead letter (it has router.reason) that f keeps, else
+ * 0. Can't fail. */
+int dlqscan_selected(const dlqscan_filter_t *f, const dlqscan_rec_t *rec);
+
+/* The consumer's share of -X properties x[0..n) as dlqscan_conf_t.props
+ * takes them: "producer.P=V" left out, "consumer.P=V" as "P=V", plain
+ * ones kept. Returns a malloc'd NULL-ended array of pointers into x[]
+ * (the caller frees the array, not the strings), NULL when out of
+ * memory. */
+const char **dlqscan_consumer_props(const char *const *x, size_t n);
+
 #endif

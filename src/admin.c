@@ -15,15 +15,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dlqscan.h"
 #include "log.h"
 
-#define ADMIN_THREADS       2u  /* libmicrohttpd worker threads */
-#define ADMIN_CONN_LIMIT    64u /* connections served at once */
-#define ADMIN_CONN_TIMEOUT  10u /* seconds a connection may idle */
-#define ADMIN_LIMIT_DEFAULT 100 /* GET /anomalies without limit= */
-#define ADMIN_LIMIT_MAX     10000
-#define ADMIN_ECHO_MAX      96 /* bytes of a path echoed in an error */
-#define ADMIN_LOG_BURST     10 /* libmicrohttpd log lines a minute */
+#define ADMIN_THREADS      2u  /* libmicrohttpd worker threads */
+#define ADMIN_CONN_LIMIT   64u /* connections served at once */
+#define ADMIN_CONN_TIMEOUT 10u /* seconds a connection may idle */
+#define ADMIN_ECHO_MAX     96  /* bytes of a path echoed in an error */
+#define ADMIN_LOG_BURST    10  /* libmicrohttpd log lines a minute */
 
 /* Methods, as bits of admin_route.methods. HEAD is served as GET. */
 enum { M_GET = 1, M_PUT = 2, M_POST = 4, M_OTHER = 8 };
@@ -354,6 +353,66 @@ static const char *admin_arg(struct MHD_Connection *c, const char *key)
     return v && *v ? v : NULL;
 }
 
+#define ADMIN_TIME_FORMS "2026-12-02T10:00:00Z, epoch s or ms, 30m, 2h, 7d"
+
+/* Read the query of GET /anomalies into aq. Returns 0, or -1 with errstr
+ * for a 400: naming the parameter, already JSON-escaped (admin_error()). */
+static int admin_anom_query(struct MHD_Connection *c, admin_anom_query_t *aq,
+                            char *errstr, size_t errstr_size)
+{
+    const char *scan = admin_arg(c, "scan");
+    const char *names[2] = {"since", "until"};
+    int64_t *dst[2] = {&aq->since_ms, &aq->until_ms};
+    int64_t now = (int64_t)time(NULL) * 1000;
+    char echo[ADMIN_ECHO_MAX * 6 + 8];
+
+    memset(aq, 0, sizeof(*aq));
+    aq->reason = admin_arg(c, "reason");
+    aq->q = admin_arg(c, "q");
+    aq->since_ms = aq->until_ms = -1;
+    aq->limit = admin_parse_limit(
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"));
+    if (aq->limit < 0) {
+        snprintf(errstr, errstr_size, "limit: expected an integer from 1 to %d",
+                 ADMIN_LIMIT_MAX);
+        return -1;
+    }
+    if (scan && strcmp(scan, "ring") && strcmp(scan, "topic")) {
+        admin_json_escape(echo, sizeof(echo), scan, ADMIN_ECHO_MAX);
+        snprintf(errstr, errstr_size,
+                 "scan: expected ring or topic, not \\\"%s\\\"", echo);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *v = admin_arg(c, names[i]);
+
+        if (!v)
+            continue;
+        if (dlqscan_parse_time(v, now, dst[i])) {
+            admin_json_escape(echo, sizeof(echo), v, ADMIN_ECHO_MAX);
+            snprintf(errstr, errstr_size, "%s: \\\"%s\\\" is not a time (%s)",
+                     names[i], echo, ADMIN_TIME_FORMS);
+            return -1;
+        }
+        if (scan && !strcmp(scan, "ring")) {
+            snprintf(errstr, errstr_size,
+                     "%s: the ring has no time range; leave scan=ring out "
+                     "(since and until read the dead-letter topic)",
+                     names[i]);
+            return -1;
+        }
+    }
+    if (aq->since_ms >= 0 && aq->until_ms >= 0 && aq->since_ms > aq->until_ms) {
+        snprintf(errstr, errstr_size, "since: later than until");
+        return -1;
+    }
+    aq->source = (scan && !strcmp(scan, "topic")) || aq->since_ms >= 0 ||
+                         aq->until_ms >= 0
+                     ? ADMIN_ANOM_TOPIC
+                     : ADMIN_ANOM_RING;
+    return 0;
+}
+
 /* Whole request in: call the endpoint's callback and send its reply. */
 static enum MHD_Result admin_dispatch(admin_t *a, struct MHD_Connection *c,
                                       struct admin_req *rq)
@@ -361,7 +420,8 @@ static enum MHD_Result admin_dispatch(admin_t *a, struct MHD_Connection *c,
     const struct admin_route *rt = rq->rt;
     const admin_ops_t *o = &a->ops;
     admin_reply_t r = {0, rt->type, NULL};
-    int limit;
+    admin_anom_query_t aq;
+    char msg[1024];
 
     if (rq->status == MHD_HTTP_CONTENT_TOO_LARGE)
         return admin_error(c, rq->status, NULL, NULL,
@@ -409,14 +469,9 @@ static enum MHD_Result admin_dispatch(admin_t *a, struct MHD_Connection *c,
     case EP_ANOMALIES:
         if (!o->anomalies)
             goto none;
-        limit = admin_parse_limit(
-            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"));
-        if (limit < 0)
-            return admin_error(c, MHD_HTTP_BAD_REQUEST, NULL, NULL,
-                               "limit: expected an integer from 1 to %d",
-                               ADMIN_LIMIT_MAX);
-        o->anomalies(o->opaque, admin_arg(c, "reason"), admin_arg(c, "q"),
-                     limit, &r);
+        if (admin_anom_query(c, &aq, msg, sizeof(msg)))
+            return admin_error(c, MHD_HTTP_BAD_REQUEST, NULL, NULL, "%s", msg);
+        o->anomalies(o->opaque, &aq, &r);
         break;
     }
     if (r.status < 100 || r.status > 599) {
@@ -480,7 +535,7 @@ static void admin_mhd_log(void *cls, const char *fmt, va_list ap)
 static void admin_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     admin_t *a = cls;
-    char msg[512];
+    char msg[1024];
     time_t now = time(NULL);
     size_t n;
     int quiet = 0, held = 0;

@@ -151,7 +151,7 @@ char *anomalies_query(anomalies_t *a, const char *reason, const char *q,
     char *out = NULL;
     int err = !root || !arr, returned = 0;
 
-    if (err)
+    if (err || json_object_set_new(root, "source", json_string("ring")))
         goto out;
     pthread_mutex_lock(&a->lock);
     for (size_t k = 1; k <= a->cap && returned < limit && !err; k++) {

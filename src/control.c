@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anomscan.h"
+#include "dlqscan.h"
 #include "log.h"
 #include "sha256.h"
 
@@ -46,7 +48,33 @@ struct control {
     int64_t written_ms;    /* ... and when (ms since the epoch) */
     int64_t refused;       /* the newest record refused, -1 none */
     char refused_why[512]; /* ... and why */
+    /* GET /anomalies?scan=topic: what to read the dead-letter topic with,
+     * NULL until control_set_dlq_scan() (then fixed until destroy); at
+     * most one scan at a time (scan_busy), so that a slow scan never
+     * holds every admin thread and /healthz keeps answering. */
+    struct dlq_scan *_Atomic scan;
+    atomic_int scan_busy;
 };
+
+/* The client settings of a topic scan, owned by control. */
+struct dlq_scan {
+    char *brokers;
+    char **x; /* copies of the -X properties, nx of them */
+    size_t nx;
+    const char **props; /* the consumer's share of x, NULL-ended */
+};
+
+static void dlq_scan_free(struct dlq_scan *ds)
+{
+    if (!ds)
+        return;
+    for (size_t i = 0; i < ds->nx; i++)
+        free(ds->x[i]);
+    free(ds->x);
+    free(ds->props);
+    free(ds->brokers);
+    free(ds);
+}
 
 control_t *control_create(const char *path, metrics_t *metrics,
                           anomalies_t *anomalies)
@@ -89,6 +117,7 @@ void control_destroy(control_t *c)
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->applied);
     rules_destroy(c->pending);
+    dlq_scan_free(atomic_load(&c->scan));
     free(c->text);
     free(c->path);
     free(c);
@@ -756,17 +785,120 @@ static void on_rules_reload(void *opaque, admin_reply_t *r)
         json_pack("{s:I, s:s}", "version", (json_int_t)v, "checksum", sum));
 }
 
-static void on_anomalies(void *opaque, const char *reason, const char *q,
-                         int limit, admin_reply_t *r)
+int control_set_dlq_scan(control_t *c, const char *brokers,
+                         const char *const *props, size_t nprops)
+{
+    struct dlq_scan *ds = calloc(1, sizeof(*ds)), *none = NULL;
+
+    if (!ds || !(ds->brokers = strdup(brokers)) ||
+        !(ds->x = calloc(nprops + 1, sizeof(*ds->x))))
+        goto err;
+    for (; ds->nx < nprops; ds->nx++)
+        if (!(ds->x[ds->nx] = strdup(props[ds->nx])))
+            goto err;
+    if (!(ds->props =
+              dlqscan_consumer_props((const char *const *)ds->x, ds->nx)))
+        goto err;
+    if (!atomic_compare_exchange_strong(&c->scan, &none, ds))
+        goto err; /* set already: the first stays */
+    return 0;
+err:
+    dlq_scan_free(ds);
+    return -1;
+}
+
+/* The running rules' dead-letter topic into *topic (malloc'd; NULL when
+ * they name none). Returns 0, or -1 when out of memory. */
+static int dead_letter_topic(control_t *c, char **topic)
+{
+    json_t *j, *t;
+
+    *topic = NULL;
+    pthread_mutex_lock(&c->lock);
+    j = c->text ? json_loadb(c->text, c->len, 0, NULL) : NULL;
+    pthread_mutex_unlock(&c->lock);
+    t = json_object_get(json_object_get(j, "dead_letter"), "topic");
+    if (json_is_string(t) && !(*topic = strdup(json_string_value(t)))) {
+        json_decref(j);
+        return -1;
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* GET /anomalies with scan=topic, since= or until=: read the dead-letter
+ * topic (anomscan.h), one scan at a time. */
+static void anomalies_topic(control_t *c, const admin_anom_query_t *aq,
+                            admin_reply_t *r)
+{
+    struct dlq_scan *ds = atomic_load(&c->scan);
+    anomscan_conf_t ac;
+    char errstr[600], msg[700], *topic;
+    int status;
+
+    if (!ds) {
+        reply_error(r, 503, "scan=topic: starting (brokers not known yet)", 0,
+                    0);
+        return;
+    }
+    if (dead_letter_topic(c, &topic)) {
+        reply_error(r, 500, "out of memory", 0, 0);
+        return;
+    }
+    if (!topic) {
+        reply_error(r, 404,
+                    "scan=topic: the running rules name no dead_letter "
+                    "topic to read",
+                    0, 0);
+        return;
+    }
+    if (atomic_exchange(&c->scan_busy, 1)) {
+        free(topic);
+        reply_error(r, 429,
+                    "scan=topic: another scan of the dead-letter topic is "
+                    "running; try again when it is done",
+                    0, 0);
+        return;
+    }
+    memset(&ac, 0, sizeof(ac));
+    ac.brokers = ds->brokers;
+    ac.props = ds->props;
+    ac.topic = topic;
+    ac.reason = aq->reason;
+    ac.q = aq->q;
+    ac.since_ms = aq->since_ms;
+    ac.until_ms = aq->until_ms;
+    ac.limit = aq->limit;
+    ac.max_records = ANOMSCAN_MAX_RECORDS;
+    ac.max_ms = ANOMSCAN_MAX_MS;
+    r->type = ADMIN_TYPE_JSON;
+    r->body = anomscan_query(&ac, &status, errstr, sizeof(errstr));
+    atomic_store(&c->scan_busy, 0);
+    if (r->body) {
+        r->status = 200;
+    } else {
+        snprintf(msg, sizeof(msg), "scan=topic: %s", errstr);
+        log_warn("GET /anomalies: %s", msg);
+        reply_error(r, status, msg, 0, 0);
+    }
+    free(topic);
+}
+
+static void on_anomalies(void *opaque, const admin_anom_query_t *aq,
+                         admin_reply_t *r)
 {
     control_t *c = opaque;
 
+    if (aq->source == ADMIN_ANOM_TOPIC) {
+        anomalies_topic(c, aq, r);
+        return;
+    }
     if (!c->anomalies) {
         reply_error(r, 404, "anomaly ring disabled", 0, 0);
         return;
     }
     r->type = ADMIN_TYPE_JSON;
-    r->body = anomalies_query(c->anomalies, reason, q, limit);
+    r->body = anomalies_query(c->anomalies, aq->reason, aq->q, aq->limit);
     r->status = r->body ? 200 : 500;
 }
 

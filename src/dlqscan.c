@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -499,4 +500,49 @@ void dlqscan_fmt_time(int64_t ms, char *out, size_t size)
         return;
     }
     snprintf(out, size, "%s.%03dZ", buf, (int)(ms % 1000));
+}
+
+/* ---- selection -------------------------------------------------------- */
+
+/* 1 when hay[0..n) holds needle (ASCII case ignored). */
+static int holds(const void *hay, size_t n, const char *needle)
+{
+    const char *h = hay;
+    size_t m = strlen(needle);
+
+    if (!h || m > n)
+        return 0;
+    for (size_t i = 0; i + m <= n; i++)
+        if (!strncasecmp(h + i, needle, m))
+            return 1;
+    return 0;
+}
+
+int dlqscan_selected(const dlqscan_filter_t *f, const dlqscan_rec_t *r)
+{
+    if (!r->is_dead_letter)
+        return 0;
+    if ((f->reason && strcmp(f->reason, r->reason)) ||
+        (f->route && strcmp(f->route, r->route)) ||
+        (f->source_topic && strcmp(f->source_topic, r->src_topic)) ||
+        (f->rules_version && strcmp(f->rules_version, r->rules_version)))
+        return 0;
+    return !f->q || holds(r->key, r->key_len, f->q) ||
+           holds(r->value, r->value_len, f->q) ||
+           holds(r->detail, strlen(r->detail), f->q);
+}
+
+const char **dlqscan_consumer_props(const char *const *x, size_t n)
+{
+    const char **props = calloc(n + 1, sizeof(*props));
+    size_t np = 0;
+
+    if (!props)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!strncmp(x[i], "producer.", 9))
+            continue;
+        props[np++] = strncmp(x[i], "consumer.", 9) ? x[i] : x[i] + 9;
+    }
+    return props; /* NULL-ended: calloc'd one more */
 }

@@ -6,36 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "utf8.h"
 
-/* 1 when hay[0..n) holds needle (ASCII case ignored). */
-static int holds(const void *hay, size_t n, const char *needle)
-{
-    const char *h = hay;
-    size_t m = strlen(needle);
-
-    if (!h || m > n)
-        return 0;
-    for (size_t i = 0; i + m <= n; i++)
-        if (!strncasecmp(h + i, needle, m))
-            return 1;
-    return 0;
-}
-
 int dlq_selected(const dlqtool_conf_t *c, const dlqscan_rec_t *r)
 {
-    if (!r->is_dead_letter)
-        return 0;
-    if ((c->reason && strcmp(c->reason, r->reason)) ||
-        (c->route && strcmp(c->route, r->route)) ||
-        (c->source_topic && strcmp(c->source_topic, r->src_topic)) ||
-        (c->rules_version && strcmp(c->rules_version, r->rules_version)))
-        return 0;
-    return !c->q || holds(r->key, r->key_len, c->q) ||
-           holds(r->value, r->value_len, c->q) ||
-           holds(r->detail, strlen(r->detail), c->q);
+    dlqscan_filter_t f = {c->reason, c->route, c->source_topic,
+                          c->rules_version, c->q};
+
+    return dlqscan_selected(&f, r);
 }
 
 /* A JSON string of an RFC 3339 time, or null for none. */

@@ -88,7 +88,7 @@ int dlqtool_main(int argc, char **argv)
     const char **props = NULL;
     const char *cmd = argc > 0 ? argv[0] : "";
     char errstr[512];
-    int next = 0, rc = 2, np = 0;
+    int next = 0, rc = 2;
     int64_t now = (int64_t)time(NULL) * 1000;
 
     memset(&c, 0, sizeof(c));
@@ -149,17 +149,11 @@ int dlqtool_main(int argc, char **argv)
                 cmd, c.until);
         goto out;
     }
-    if (!(props = calloc(c.props.n + 1, sizeof(*props)))) {
+    if (!(props = dlqscan_consumer_props((const char *const *)c.props.v,
+                                         c.props.n))) {
         fprintf(stderr, "router: error: dlq %s: out of memory\n", cmd);
         rc = 1;
         goto out;
-    }
-    for (size_t i = 0; i < c.props.n; i++) {
-        const char *x = c.props.v[i];
-
-        if (!strncmp(x, "producer.", 9))
-            continue;
-        props[np++] = strncmp(x, "consumer.", 9) ? x : x + 9;
     }
     sc.props = props;
     if (!strcmp(cmd, "replay") &&

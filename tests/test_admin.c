@@ -58,6 +58,8 @@ static struct fake {
     int has_reason, has_q; /* last anomalies */
     char reason[256], q[256];
     int limit;
+    admin_anom_source_t source;
+    int64_t since_ms, until_ms;
     int unhealthy;  /* health says 503 */
     int bad_status; /* stats replies status 0 */
 } fk = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -72,6 +74,8 @@ static void fake_reset(void)
     fk.body[0] = '\0';
     fk.has_reason = fk.has_q = 0;
     fk.limit = 0;
+    fk.source = ADMIN_ANOM_RING;
+    fk.since_ms = fk.until_ms = -2;
     fk.unhealthy = fk.bad_status = 0;
     pthread_mutex_unlock(&fk.lock);
 }
@@ -173,17 +177,20 @@ static void fake_reload(void *opaque, admin_reply_t *r)
     fake_reply(r, 200, "{\"reloaded\": true}\n");
 }
 
-static void fake_anomalies(void *opaque, const char *reason, const char *q,
-                           int limit, admin_reply_t *r)
+static void fake_anomalies(void *opaque, const admin_anom_query_t *aq,
+                           admin_reply_t *r)
 {
     (void)opaque;
     pthread_mutex_lock(&fk.lock);
     fk.calls[CB_ANOMALIES]++;
-    fk.has_reason = reason != NULL;
-    fk.has_q = q != NULL;
-    snprintf(fk.reason, sizeof(fk.reason), "%s", reason ? reason : "");
-    snprintf(fk.q, sizeof(fk.q), "%s", q ? q : "");
-    fk.limit = limit;
+    fk.has_reason = aq->reason != NULL;
+    fk.has_q = aq->q != NULL;
+    snprintf(fk.reason, sizeof(fk.reason), "%s", aq->reason ? aq->reason : "");
+    snprintf(fk.q, sizeof(fk.q), "%s", aq->q ? aq->q : "");
+    fk.limit = aq->limit;
+    fk.source = aq->source;
+    fk.since_ms = aq->since_ms;
+    fk.until_ms = aq->until_ms;
     pthread_mutex_unlock(&fk.lock);
     fake_reply(r, 200, "{\"anomalies\": []}\n");
 }
@@ -588,6 +595,118 @@ static void test_endpoints_route_to_their_callbacks(void **state)
     (void)state;
     for (i = 0; i < sizeof(ep_cases) / sizeof(ep_cases[0]); i++)
         run_ep_case(admin_port(srv), &ep_cases[i]);
+}
+
+/* ---- GET /anomalies: where it looks and over which times ------------- */
+
+#define AGO   (-1000)         /* scan_case.since: about 2 h before now */
+#define T_DAY 1764633600000LL /* 2025-12-02T00:00:00Z */
+
+struct scan_case {
+    const char *name;
+    const char *target;
+    int status;
+    const char *body_has; /* 400: in the error */
+    admin_anom_source_t source;
+    int64_t since, until; /* -1: open; AGO: now - 2 h, about */
+};
+
+static const struct scan_case scan_cases[] = {
+    {"nothing said: the ring", "/anomalies?reason=x", 200, "", ADMIN_ANOM_RING,
+     -1, -1},
+    {"scan=ring: the ring", "/anomalies?scan=ring", 200, "", ADMIN_ANOM_RING,
+     -1, -1},
+    {"scan= empty: the ring", "/anomalies?scan=&since=&until=", 200, "",
+     ADMIN_ANOM_RING, -1, -1},
+    {"scan=topic: the whole topic", "/anomalies?scan=topic&q=k", 200, "",
+     ADMIN_ANOM_TOPIC, -1, -1},
+    {"since alone means the topic", "/anomalies?since=2025-12-02", 200, "",
+     ADMIN_ANOM_TOPIC, T_DAY, -1},
+    {"until alone means the topic", "/anomalies?until=2025-12-02T00:00:01.5Z",
+     200, "", ADMIN_ANOM_TOPIC, -1, T_DAY + 1500},
+    {"epoch seconds and milliseconds",
+     "/anomalies?since=1764633600&until="
+     "1764633600001&scan=topic",
+     200, "", ADMIN_ANOM_TOPIC, T_DAY, T_DAY + 1},
+    {"an age counts back from now", "/anomalies?since=2h", 200, "",
+     ADMIN_ANOM_TOPIC, AGO, -1},
+    {"since equal to until is one instant",
+     "/anomalies?since=1764633600000"
+     "&until=2025-12-02T00:00:00Z",
+     200, "", ADMIN_ANOM_TOPIC, T_DAY, T_DAY},
+    {"scan=all is refused", "/anomalies?scan=all", 400,
+     "scan: expected ring or topic, not \\\"all\\\"", ADMIN_ANOM_RING, -1, -1},
+    {"scan=TOPIC is refused (exact words)", "/anomalies?scan=TOPIC", 400,
+     "scan: expected ring or topic", ADMIN_ANOM_RING, -1, -1},
+    {"since=tomorrow is refused", "/anomalies?since=tomorrow", 400,
+     "since: \\\"tomorrow\\\" is not a time", ADMIN_ANOM_RING, -1, -1},
+    {"until=2h30m is refused", "/anomalies?until=2h30m", 400,
+     "until: \\\"2h30m\\\" is not a time", ADMIN_ANOM_RING, -1, -1},
+    {"since=-5 is refused", "/anomalies?since=-5", 400,
+     "since: ", ADMIN_ANOM_RING, -1, -1},
+    {"a bad date is refused", "/anomalies?since=2025-13-45", 400,
+     "since: ", ADMIN_ANOM_RING, -1, -1},
+    {"odd bytes in a bad time give valid JSON", "/anomalies?until=%22%5C%01%FF",
+     400, "until: ", ADMIN_ANOM_RING, -1, -1},
+    {"scan=ring with since is refused", "/anomalies?scan=ring&since=1h", 400,
+     "since: the ring has no time range", ADMIN_ANOM_RING, -1, -1},
+    {"scan=ring with until is refused", "/anomalies?until=1h&scan=ring", 400,
+     "until: the ring has no time range", ADMIN_ANOM_RING, -1, -1},
+    {"since after until is refused",
+     "/anomalies?since=2025-12-03&until="
+     "2025-12-02",
+     400, "since: later than until", ADMIN_ANOM_RING, -1, -1},
+    {"a bad limit is still refused first", "/anomalies?limit=0&since=x", 400,
+     "limit: ", ADMIN_ANOM_RING, -1, -1},
+};
+
+static void run_scan_case(int port, const struct scan_case *c)
+{
+    int64_t now = (int64_t)time(NULL) * 1000;
+    struct resp r;
+
+    fake_reset();
+    http(port, "GET", c->target, "", NULL, 0, &r);
+    if (r.status != c->status)
+        fail_msg("%s: status %d, expected %d: %s", c->name, r.status, c->status,
+                 r.raw);
+    if (!strstr(r.body, c->body_has))
+        fail_msg("%s: body lacks \"%s\": %s", c->name, c->body_has, r.body);
+    if (c->status == 400) {
+        assert_json_error(&r);
+        if (fake_calls(CB_ANOMALIES) != 0)
+            fail_msg("%s: the callback was called", c->name);
+        resp_free(&r);
+        return;
+    }
+    if (fake_calls(CB_ANOMALIES) != 1)
+        fail_msg("%s: callback called %d times", c->name,
+                 fake_calls(CB_ANOMALIES));
+    if (fk.source != c->source)
+        fail_msg("%s: source %d, expected %d", c->name, (int)fk.source,
+                 (int)c->source);
+    if (c->since == AGO) {
+        /* Two hours before a now read around the request: bounds that
+         * hold however long the request took. */
+        if (fk.since_ms < now - 7200000 - 600000 ||
+            fk.since_ms > (int64_t)time(NULL) * 1000 - 7200000 + 1000)
+            fail_msg("%s: since %lld, expected about %lld", c->name,
+                     (long long)fk.since_ms, (long long)(now - 7200000));
+    } else if (fk.since_ms != c->since) {
+        fail_msg("%s: since %lld, expected %lld", c->name,
+                 (long long)fk.since_ms, (long long)c->since);
+    }
+    if (fk.until_ms != c->until)
+        fail_msg("%s: until %lld, expected %lld", c->name,
+                 (long long)fk.until_ms, (long long)c->until);
+    resp_free(&r);
+}
+
+static void test_anomalies_scan_since_until_parsed_or_400(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(scan_cases) / sizeof(scan_cases[0]); i++)
+        run_scan_case(admin_port(srv), &scan_cases[i]);
 }
 
 /* Without a token, PUT and POST are open; errors are the same. */
@@ -1279,6 +1398,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_endpoints_route_to_their_callbacks,
+                               test_setup),
+        cmocka_unit_test_setup(test_anomalies_scan_since_until_parsed_or_400,
                                test_setup),
         cmocka_unit_test_setup(test_no_token_leaves_mutations_open, test_setup),
         cmocka_unit_test_setup(test_unhealthy_is_503_with_the_reason,

@@ -142,7 +142,7 @@ static void test_query_returns_every_field_newest_first(void **state)
     s = anomalies_query(a, NULL, NULL, 2);
     assert_string_equal(
         s,
-        "{\"total\":3,\"returned\":2,\"anomalies\":["
+        "{\"source\":\"ring\",\"total\":3,\"returned\":2,\"anomalies\":["
         "{\"reason\":\"no_user\",\"detail\":\"missing /uid\",\"route\":null,"
         "\"topic\":\"src\",\"partition\":0,\"offset\":2,\"timestamp\":1002,"
         "\"key\":\"\",\"value\":\"x\",\"value_size\":1},"

@@ -3,7 +3,8 @@
 # router filled: stats counts exactly what an independent reader (kcat)
 # counts, by reason, source and rules version; search finds a given dead
 # letter by reason and keyword (ASCII case ignored); time ranges select;
-# bad input gets exit 1 or 2 and one clear line.
+# bad input gets exit 1 or 2 and one clear line; GET /anomalies?scan=topic
+# returns exactly the dead letters of a reason that kcat reads.
 E2E_COUNT=${E2E_COUNT:-20000}
 . "$(dirname "$0")/lib.sh"
 
@@ -143,5 +144,86 @@ bad 2 'not a dead-letter topic' stats -b "$BS" -t e2e.play
 bad 2 'is not a time' search -b "$BS" -t "$DLQ" --since tomorrow
 bad 2 'unknown subcommand' replay-everything -b "$BS" -t "$DLQ"
 bad 1 'no broker' stats -b 127.0.0.1:1 -t "$DLQ" --timeout 2
+# --- GET /anomalies?scan=topic ---------------------------------------------
+# The router again, with its admin endpoint: it has nothing left to route
+# (the source is committed), and its ring is empty, but the topic answers.
+command -v curl >/dev/null || fail "curl is missing (make deps)"
+start_admin_router "$RULES"
+# anomalies QUERY: GET /anomalies?QUERY into $WORK/anom.json; sets ANOM_ST.
+anomalies() {
+    ANOM_ST=$(curl -s -o "$WORK/anom.json" -w '%{http_code}' \
+        "$URL/anomalies?$1")
+}
+# Every reason, each against kcat's own list of its dead letters (the
+# partition and offset of each, in the topic).
+while read -r r n; do
+    awk -v r="$r" '$3 ~ ("(^|,)router\\.reason=" r "(,|$)") {print $1, $2}' \
+        "$WORK/kcat.out" | sort >"$WORK/want.pos"
+    [ "$(wc -l <"$WORK/want.pos")" = "$n" ] ||
+        fail "kcat lines of reason $r: $(wc -l <"$WORK/want.pos") (want $n)"
+    anomalies "scan=topic&reason=$r&limit=10000"
+    [ "$ANOM_ST" = 200 ] ||
+        { check_failed "scan=topic&reason=$r: status $ANOM_ST:" \
+            "$(head -c 300 "$WORK/anom.json")"; continue; }
+    jq -r '.anomalies[] | "\(.dead_letter.partition) \(.dead_letter.offset)"' \
+        "$WORK/anom.json" | sort >"$WORK/got.pos"
+    cmp -s "$WORK/want.pos" "$WORK/got.pos" ||
+        check_failed "scan=topic&reason=$r: not the $n dead letters kcat" \
+            "read ($(wc -l <"$WORK/got.pos") returned;" \
+            "$(diff "$WORK/want.pos" "$WORK/got.pos" | head -n 4 | tr '\n' ' '))"
+    jq -e --arg r "$r" --argjson n "$n" --argjson t "$total" \
+        '.source == "topic" and .topic == "e2e.dlq" and .truncated == false
+         and .scanned == $t and .total == $t and .matched == $n
+         and .returned == $n and all(.anomalies[]; .reason == $r and
+             .topic == "e2e.src" and .rules_version == "1" and
+             (.partition | type) == "number" and (.offset >= 0) and
+             has("detail") and has("route") and has("key") and
+             has("value") and has("value_size") and has("timestamp"))
+         and ([.anomalies[].dead_letter.timestamp] as $ts |
+              $ts == ($ts | sort | reverse))' \
+        "$WORK/anom.json" >/dev/null ||
+        check_failed "scan=topic&reason=$r: $(head -c 400 "$WORK/anom.json")"
+done <"$WORK/want.reasons"
+log "scan=topic: every reason's dead letters, as kcat reads them"
+# Newest first, at most limit; the keyword ASCII case ignored.
+anomalies "scan=topic&limit=5"
+jq -e --argjson last "$last" --argjson t "$total" '.returned == 5 and
+    .matched == $t and .anomalies[0].dead_letter.timestamp == $last' \
+    "$WORK/anom.json" >/dev/null ||
+    check_failed "scan=topic&limit=5: $(head -c 300 "$WORK/anom.json")"
+anomalies "scan=topic&q=$(echo "$key" | tr '[:lower:]' '[:upper:]')&limit=10000"
+jq -e --argjson p "$part" --argjson o "$off" 'any(.anomalies[];
+    .dead_letter.partition == $p and .dead_letter.offset == $o)' \
+    "$WORK/anom.json" >/dev/null ||
+    check_failed "scan=topic&q=$key did not find [$part] @$off"
+# A time range: since= in the future holds none; the whole span all.
+anomalies "since=$(($(now_ms) + 3600000))"
+[ "$ANOM_ST" = 200 ] && jq -e '.source == "topic" and .returned == 0 and
+    .matched == 0 and .anomalies == []' "$WORK/anom.json" >/dev/null ||
+    check_failed "since= in the future: $ANOM_ST $(head -c 300 "$WORK/anom.json")"
+anomalies "since=$first&until=$last&limit=1"
+jq -e --argjson t "$total" '.matched == $t' "$WORK/anom.json" >/dev/null ||
+    check_failed "since..until the whole span: $(head -c 300 "$WORK/anom.json")"
+anomalies "until=$mid&limit=1"
+jq -e --argjson n "$n_mid" '.matched == $n' "$WORK/anom.json" >/dev/null ||
+    check_failed "until=$mid: $(head -c 300 "$WORK/anom.json") (want $n_mid)"
+# Without scan=, since= or until=: the ring, empty after the restart.
+anomalies "reason=$reason"
+jq -e '.source == "ring" and .returned == 0' "$WORK/anom.json" >/dev/null ||
+    check_failed "the ring by default: $(head -c 300 "$WORK/anom.json")"
+anomalies "scan=ring&since=1h"
+[ "$ANOM_ST" = 400 ] && grep -q '"since: the ring has no time range' \
+    "$WORK/anom.json" || check_failed "scan=ring&since=1h: $ANOM_ST"
+anomalies "since=yesterday"
+[ "$ANOM_ST" = 400 ] && grep -q '"since: ' "$WORK/anom.json" ||
+    check_failed "since=yesterday: $ANOM_ST $(cat "$WORK/anom.json")"
+log "scan=topic: limit, keyword, since/until and the ring by default"
+# The cluster still holds just as many dead letters (the second run
+# routed nothing).
+[ "$(kcat -b "$BS" -C -t "$DLQ" -o beginning -e -q -f '%o\n' \
+    2>>"$WORK/kcat.log" | wc -l)" = "$total" ] ||
+    check_failed "the second router run dead-lettered more"
+stop_router 15
+
 echo "RESULT $SCENARIO dead_letters=$total stats_ms=$ms"
 finish

@@ -46,11 +46,17 @@ static void fuzz_rules_put(void *opaque, const char *body, size_t len,
     fuzz_reply(r, len % 2 ? 400 : 200, "{\"error\": \"x\"}\n");
 }
 
-static void fuzz_anomalies(void *opaque, const char *reason, const char *q,
-                           int limit, admin_reply_t *r)
+static void fuzz_anomalies(void *opaque, const admin_anom_query_t *aq,
+                           admin_reply_t *r)
 {
     (void)opaque;
-    if (limit < 1 || limit > 10000 || (reason && !*reason) || (q && !*q))
+    if (aq->limit < 1 || aq->limit > ADMIN_LIMIT_MAX ||
+        (aq->reason && !*aq->reason) || (aq->q && !*aq->q) ||
+        (aq->source != ADMIN_ANOM_RING && aq->source != ADMIN_ANOM_TOPIC) ||
+        (aq->source == ADMIN_ANOM_RING &&
+         (aq->since_ms != -1 || aq->until_ms != -1)) ||
+        aq->since_ms < -1 || aq->until_ms < -1 ||
+        (aq->since_ms >= 0 && aq->until_ms >= 0 && aq->since_ms > aq->until_ms))
         abort();
     fuzz_reply(r, 200, "[]\n");
 }
