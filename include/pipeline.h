@@ -44,22 +44,21 @@ typedef struct pipeline_conf {
     int txn_max_messages;         /* ... or after this many consumed
                                    * messages */
     /* Fleet (--rules-topic): rules versions are the fleet's, given by
-     * the caller; each commit carries the running version in its
-     * metadata, and a newly assigned partition is held (not routed) until
-     * the running rules are at least the version its last commit carries
-     * and rules_synced() says they were up to date after the assignment:
-     * a partition never goes back to older rules when it moves. */
+     * the caller. A newly assigned partition is held (not routed) until
+     * rules_synced() says the rules were the latest at some moment after
+     * the assignment, and the running version is at least the one its
+     * previous owner's last commit carries (the commits on revoke and at
+     * shutdown carry it in their metadata; auto commits carry none): a
+     * partition never goes back to older rules when it moves. */
     int fleet;
     int64_t rules_version; /* fleet: version of the rules given to
                             * pipeline_create() (else 1) */
-    int (*rules_synced)(
-        void *opaque,
-        int64_t since_ms); /* fleet: 1 when
-                            * the rules were the latest at some moment
-                            * after since_ms (clock_ms()) */
-    void *rules_opaque;    /* its argument */
-    int hold_warn_ms;      /* fleet: a partition held longer turns the
-                            * health red (it stays held) */
+    /* fleet: 1 when the rules were the latest at some moment after
+     * since_ms (clock_ms()); called with rules_opaque */
+    int (*rules_synced)(void *opaque, int64_t since_ms);
+    void *rules_opaque;
+    int hold_warn_ms; /* fleet: a partition held longer turns the health
+                       * red (it stays held) */
 } pipeline_conf_t;
 
 /* Per-destination-topic counters in a stats snapshot. */

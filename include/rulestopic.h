@@ -16,8 +16,8 @@ typedef struct rulestopic rulestopic_t;
 
 /* One record of the group, valid during the callback only. */
 typedef struct rulestopic_record {
-    int64_t offset;     /* the fleet version */
-    const char *value;  /* the rules document, NULL for a tombstone */
+    int64_t offset;    /* the fleet version */
+    const char *value; /* the rules document, NULL for a tombstone */
     size_t len;
     const char *writer; /* router.rules.writer header, "" when absent */
     int64_t written_ms; /* the record's timestamp, -1 unknown */

@@ -103,10 +103,6 @@ static rd_kafka_conf_t *make_conf(const pipeline_conf_t *pc, const char *txn_id,
         if (conf_set(conf, prop, errstr, errstr_size))
             goto err;
     }
-    /* Fleet: commits are ours, to carry the rules version. */
-    if (pc->fleet && !strcmp(role, "consumer") &&
-        conf_set(conf, "enable.auto.commit=false", errstr, errstr_size))
-        goto err;
     if (pc->exactly_once && !strcmp(role, "consumer") &&
         (conf_set(conf, "enable.auto.commit=false", errstr, errstr_size) ||
          conf_set(conf, "isolation.level=read_committed", errstr, errstr_size)))
@@ -281,12 +277,6 @@ pipeline_t *pipeline_create(const pipeline_conf_t *conf, rules_set_t *rs,
     snprintf(gid, sizeof(gid), "group.id=%s", conf->group);
     if (conf_set(cc, gid, errstr, errstr_size))
         goto err;
-    vlen = sizeof(val);
-    if (rd_kafka_conf_get(cc, "auto.commit.interval.ms", val, &vlen) ==
-        RD_KAFKA_CONF_OK)
-        p->commit_interval_ms = strtol(val, NULL, 10);
-    if (p->commit_interval_ms <= 0)
-        p->commit_interval_ms = 1000;
     rd_kafka_conf_set_opaque(cc, p);
     rd_kafka_conf_set_rebalance_cb(cc, pl_on_rebalance);
     if (p->conf.stats_interval_ms > 0)
@@ -503,7 +493,7 @@ int pipeline_run(pipeline_t *p)
 {
     rd_kafka_message_t **msgs =
         calloc((size_t)p->conf.batch_size, sizeof(*msgs));
-    int64_t last_retry = clock_ms(), last_pub = 0, last_commit = clock_ms();
+    int64_t last_retry = clock_ms(), last_pub = 0;
 
     if (!msgs) {
         log_error("out of memory");
@@ -536,11 +526,6 @@ int pipeline_run(pipeline_t *p)
         now = clock_ms();
         if (p->conf.exactly_once && pl_txn_due(p, now))
             pl_txn_commit(p);
-        if (p->conf.fleet && !p->conf.exactly_once &&
-            now - last_commit >= p->commit_interval_ms) {
-            pl_offsets_commit(p, 1);
-            last_commit = now;
-        }
         if (now - last_retry >= STUCK_RETRY_MS) {
             retry_stuck(p);
             last_retry = now;

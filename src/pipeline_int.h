@@ -196,8 +196,6 @@ struct pipeline {
     size_t nerrors;
     uint64_t unmatched_pub;
     int64_t no_assignment_since; /* ms, 0 while partitions are assigned */
-    int64_t commit_interval_ms;  /* fleet: explicit commits this often
-                                  * (auto.commit.interval.ms) */
     int64_t hold_asked_at;       /* fleet: last committed() query, ms */
 
     pl_txn_t *txn; /* exactly-once state (owned), NULL without it */
@@ -269,8 +267,10 @@ rd_kafka_topic_partition_list_t *pl_offsets_list(
     void *opaque);
 /* offsets_store the live partitions' low watermarks that moved. */
 void pl_offsets_flush(pipeline_t *p);
-/* Fleet: commit the low watermarks of the live partitions, with the
- * running rules version in the metadata (async or not). */
+/* Commit the low watermarks of the live partitions (fleet: with the
+ * running rules version in the metadata), async or not. Only where the
+ * group is not rebalancing (shutdown): librdkafka 2.0.2 takes a commit
+ * refused for an old generation as the assignment lost. */
 void pl_offsets_commit(pipeline_t *p, int async);
 /* The commit metadata of version (fleet), and back: -1 when md is not
  * one. */

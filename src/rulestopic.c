@@ -23,24 +23,24 @@
 #define WRITER_HEADER   "router.rules.writer"
 
 struct rulestopic {
-    char *topic;            /* owned */
-    char *group;            /* owned: the record key */
-    char *writer;           /* owned: this instance, for the header */
-    rd_kafka_t *rkc;        /* reader: partition 0 assigned, no group */
-    rd_kafka_t *rkp;        /* publisher: idempotent, acks=all */
-    int msg_timeout_ms;     /* the producer's message.timeout.ms */
-    pthread_t thr;          /* the reader thread, once started */
-    int started;            /* thr runs */
-    atomic_int stop;        /* asks thr to return */
-    rulestopic_cb *cb;      /* the reader thread's callback */
-    void *opaque;           /* ... and its argument */
-    pthread_mutex_t pub;    /* serializes publishes */
-    pthread_mutex_t lock;   /* guards the fields below */
-    int64_t pos;            /* offset of the next record to read */
-    int64_t synced_ms;      /* last moment pos was the topic's end */
-    int64_t want_hi;        /* a watermark pos must reach, -1: none */
-    int64_t want_ms;        /* ... queried at this moment */
-    char error[256];        /* the last reading error, "" none */
+    char *topic;          /* owned */
+    char *group;          /* owned: the record key */
+    char *writer;         /* owned: this instance, for the header */
+    rd_kafka_t *rkc;      /* reader: partition 0 assigned, no group */
+    rd_kafka_t *rkp;      /* publisher: idempotent, acks=all */
+    int msg_timeout_ms;   /* the producer's message.timeout.ms */
+    pthread_t thr;        /* the reader thread, once started */
+    int started;          /* thr runs */
+    atomic_int stop;      /* asks thr to return */
+    rulestopic_cb *cb;    /* the reader thread's callback */
+    void *opaque;         /* ... and its argument */
+    pthread_mutex_t pub;  /* serializes publishes */
+    pthread_mutex_t lock; /* guards the fields below */
+    int64_t pos;          /* offset of the next record to read */
+    int64_t synced_ms;    /* last moment pos was the topic's end */
+    int64_t want_hi;      /* a watermark pos must reach, -1: none */
+    int64_t want_ms;      /* ... queried at this moment */
+    char error[256];      /* the last reading error, "" none */
 };
 
 /* librdkafka's log lines, through ours as debug: what goes wrong reaches
@@ -59,8 +59,7 @@ static int set1(rd_kafka_conf_t *kc, const char *name, const char *val,
 {
     char err[256];
 
-    if (rd_kafka_conf_set(kc, name, val, err, sizeof(err)) ==
-        RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(kc, name, val, err, sizeof(err)) == RD_KAFKA_CONF_OK)
         return 0;
     snprintf(errstr, errstr_size, "%s=%s: %s", name, val, err);
     return -1;
@@ -270,10 +269,17 @@ static int ensure_topic(rulestopic_t *rt, int timeout_ms, int *code,
     return 0;
 }
 
-static const char *const consumer_defaults[] = {
-    "enable.auto.commit", "false", "enable.auto.offset.store", "false",
-    "enable.partition.eof", "true", "auto.offset.reset", "earliest",
-    "fetch.wait.max.ms", "100", NULL};
+static const char *const consumer_defaults[] = {"enable.auto.commit",
+                                                "false",
+                                                "enable.auto.offset.store",
+                                                "false",
+                                                "enable.partition.eof",
+                                                "true",
+                                                "auto.offset.reset",
+                                                "earliest",
+                                                "fetch.wait.max.ms",
+                                                "100",
+                                                NULL};
 
 rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
                               size_t nprops, const char *topic,
@@ -286,13 +292,11 @@ rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
     rd_kafka_topic_partition_list_t *l = NULL;
     rd_kafka_resp_err_t err;
     char tmo[32], gid[64];
-    const char *producer_defaults[] = {"enable.idempotence", "true",
-                                       "acks", "all",
-                                       "linger.ms", "0",
-                                       "message.timeout.ms", tmo,
-                                       NULL};
-    const char *cdefs[sizeof(consumer_defaults) / sizeof(*consumer_defaults) +
-                      2];
+    const char *producer_defaults[] = {
+        "enable.idempotence", "true", "acks", "all", "linger.ms", "0",
+        "message.timeout.ms", tmo,    NULL};
+    const char
+        *cdefs[sizeof(consumer_defaults) / sizeof(*consumer_defaults) + 2];
     size_t nd = 0;
 
     *code = 2;
@@ -315,8 +319,8 @@ rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
     }
     rt->msg_timeout_ms = timeout_ms;
     snprintf(tmo, sizeof(tmo), "%d", timeout_ms);
-    if (!(kc = make_conf(brokers, props, nprops, "producer",
-                         producer_defaults, errstr, errstr_size)))
+    if (!(kc = make_conf(brokers, props, nprops, "producer", producer_defaults,
+                         errstr, errstr_size)))
         goto err;
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     if (!(rt->rkp = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size)))
@@ -421,8 +425,7 @@ static void read_one(rulestopic_t *rt, rulestopic_cb *cb, void *opaque,
         snprintf(rt->error, sizeof(rt->error), "%s",
                  rd_kafka_message_errstr(rkm));
         pthread_mutex_unlock(&rt->lock);
-        log_warn("rules topic %s: %s", rt->topic,
-                 rd_kafka_message_errstr(rkm));
+        log_warn("rules topic %s: %s", rt->topic, rd_kafka_message_errstr(rkm));
     } else {
         deliver(rt, rkm, cb, opaque);
         pthread_mutex_lock(&rt->lock);
@@ -519,13 +522,13 @@ int64_t rulestopic_publish(rulestopic_t *rt, const char *text, size_t len,
         return -1;
     }
     pthread_mutex_lock(&rt->pub);
-    err = rd_kafka_producev(
-        rt->rkp, RD_KAFKA_V_TOPIC(rt->topic), RD_KAFKA_V_PARTITION(0),
-        RD_KAFKA_V_KEY(rt->group, strlen(rt->group)),
-        RD_KAFKA_V_VALUE((void *)text, len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER(WRITER_HEADER, rt->writer, -1),
-        RD_KAFKA_V_OPAQUE(pb), RD_KAFKA_V_END);
+    err = rd_kafka_producev(rt->rkp, RD_KAFKA_V_TOPIC(rt->topic),
+                            RD_KAFKA_V_PARTITION(0),
+                            RD_KAFKA_V_KEY(rt->group, strlen(rt->group)),
+                            RD_KAFKA_V_VALUE((void *)text, len),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_HEADER(WRITER_HEADER, rt->writer, -1),
+                            RD_KAFKA_V_OPAQUE(pb), RD_KAFKA_V_END);
     if (err) {
         pthread_mutex_unlock(&rt->pub);
         free(pb);
@@ -574,8 +577,8 @@ void rulestopic_health(rulestopic_t *rt, char *buf, size_t size)
     if (age <= STALE_MS)
         buf[0] = '\0';
     else
-        snprintf(buf, size, "rules topic %s not read to its end for %" PRId64
-                 " s%s%s",
+        snprintf(buf, size,
+                 "rules topic %s not read to its end for %" PRId64 " s%s%s",
                  rt->topic, age / 1000, rt->error[0] ? ": " : "", rt->error);
     pthread_mutex_unlock(&rt->lock);
 }
