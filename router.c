@@ -214,9 +214,10 @@ static rules_set_t *fleet_start(const router_conf_t *rc, control_t *ctl,
         snprintf(host, sizeof(host), "unknown");
     host[sizeof(host) - 1] = '\0';
     snprintf(writer, sizeof(writer), "%s:%ld", host, (long)getpid());
-    *rt = rulestopic_open(
-        rc->brokers, rc->props.v, rc->props.n, rc->rules_topic, rc->group,
-        writer, (int)(rc->connect_timeout * 1000), code, errstr, errstr_size);
+    *rt =
+        rulestopic_open(rc->brokers, rc->props.v, rc->props.n, rc->rules_topic,
+                        rc->group, writer, 1, (int)(rc->connect_timeout * 1000),
+                        code, errstr, errstr_size);
     if (!*rt)
         return NULL;
     return control_load_topic(ctl, *rt, version, code, errstr, errstr_size);

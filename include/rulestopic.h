@@ -30,13 +30,14 @@ typedef void rulestopic_cb(void *opaque, const rulestopic_record_t *rec);
 
 /* Connect to brokers (props: "k=v" for both clients, "consumer.k=v" /
  * "producer.k=v" for one, as the router's -X) and make sure topic exists
- * with one partition: created (compacted, one partition) when missing.
+ * with one partition: with create, created (compacted, one partition)
+ * when missing; without, a missing topic is an error (*code 2).
  * writer names this instance in the records it publishes. Returns NULL
  * with errstr set and *code 2 (the topic has more than one partition, or
  * a bad property) or 1 (no broker answered, creation failed). */
 rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
                               size_t nprops, const char *topic,
-                              const char *group, const char *writer,
+                              const char *group, const char *writer, int create,
                               int timeout_ms, int *code, char *errstr,
                               size_t errstr_size);
 

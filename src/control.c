@@ -628,10 +628,11 @@ static void on_stats(void *opaque, admin_reply_t *r)
         m = json_loads(mtext, 0, NULL);
         free(mtext);
     }
-    j = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+    j = json_pack("{s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                  "s:o}",
                   "health", st.health[0] ? st.health : "ok", "assigned",
-                  st.assigned, "paused", st.paused, "rules_version",
-                  (json_int_t)st.rules_version, "consumed",
+                  st.assigned, "paused", st.paused, "held", st.held,
+                  "rules_version", (json_int_t)st.rules_version, "consumed",
                   (json_int_t)st.consumed, "produced", (json_int_t)st.produced,
                   "dead_lettered", (json_int_t)st.dead_lettered, "dropped",
                   (json_int_t)st.dropped, "inflight", (json_int_t)st.inflight,

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rules.h"
+#include "rulestopic.h"
 
 #define MAX_DESTS    256   /* destination topics counted in the summary */
 #define FLUSH_MS     60000 /* wait for acknowledgements before a commit */
@@ -613,6 +614,67 @@ out:
     return rs;
 }
 
+/* The latest valid rules of the group, read from the rules topic. */
+typedef struct topic_rules {
+    rules_set_t *rs; /* the latest that loads (owned) */
+    int64_t version; /* its offset */
+    int64_t seen;    /* the latest record's offset */
+    char error[300]; /* why the latest record did not load */
+} topic_rules_t;
+
+static void on_rules_record(void *opaque, const rulestopic_record_t *rec)
+{
+    topic_rules_t *tr = opaque;
+    rules_error_t err;
+    rules_set_t *rs =
+        rec->value ? rules_load(rec->value, rec->len, &err) : NULL;
+
+    tr->seen = rec->offset;
+    if (!rs) {
+        snprintf(tr->error, sizeof(tr->error), "%.250s",
+                 rec->value ? err.msg : "empty record");
+        return;
+    }
+    rules_destroy(tr->rs);
+    tr->rs = rs;
+    tr->version = rec->offset;
+}
+
+/* Read the latest valid rules of c->group from c->rules_topic. NULL with
+ * errstr and *rc (1: unreadable, 2: no valid rules). */
+static rules_set_t *topic_rules(const dlqtool_conf_t *c, int *rc, char *errstr,
+                                size_t errstr_size)
+{
+    topic_rules_t tr = {NULL, -1, -1, ""};
+    int timeout = (int)(c->timeout * 1000);
+    rulestopic_t *rt = rulestopic_open(
+        c->brokers, (const char *const *)c->props.v, c->props.n, c->rules_topic,
+        c->group, "router-dlq-replay", 0, timeout, rc, errstr, errstr_size);
+
+    if (!rt)
+        return NULL;
+    *rc = 1;
+    if (rulestopic_catch_up(rt, on_rules_record, &tr, timeout, errstr,
+                            errstr_size)) {
+        rules_destroy(tr.rs);
+        tr.rs = NULL;
+    } else if (!tr.rs) {
+        *rc = 2;
+        snprintf(errstr, errstr_size,
+                 "rules topic %s holds no valid rules for group %s%s%.300s",
+                 c->rules_topic, c->group, tr.error[0] ? ": " : "", tr.error);
+    } else {
+        log_info("replay: rules version %" PRId64 " of group %s from %s",
+                 tr.version, c->group, c->rules_topic);
+        if (tr.seen > tr.version)
+            log_warn("replay: the newest rules (version %" PRId64
+                     ") do not load, using version %" PRId64 ": %s",
+                     tr.seen, tr.version, tr.error);
+    }
+    rulestopic_close(rt);
+    return tr.rs;
+}
+
 int dlq_run_replay(const dlqtool_conf_t *c, const dlqscan_conf_t *sc)
 {
     replay_t *rp = calloc(1, sizeof(*rp));
@@ -629,7 +691,11 @@ int dlq_run_replay(const dlqtool_conf_t *c, const dlqscan_conf_t *sc)
     snprintf(rp->group, sizeof(rp->group), "router-replay-%s", c->replay_id);
     snprintf(rp->version, sizeof(rp->version), "replay:%s", c->replay_id);
     if (!c->to_source) {
-        if (!(rp->rs = load_rules(c->rules, errstr, sizeof(errstr))))
+        if (c->rules_topic)
+            rp->rs = topic_rules(c, &rc, errstr, sizeof(errstr));
+        else
+            rp->rs = load_rules(c->rules, errstr, sizeof(errstr));
+        if (!rp->rs)
             goto out;
         if (!(rp->sc = rules_scratch_create())) {
             snprintf(errstr, sizeof(errstr), "out of memory");

@@ -45,6 +45,11 @@ static const options_def_t dlq_options[] = {
      "seconds"},
     {"rules", 'r', OPT_STR, "RULES.json", NULL, 0, 0, OFF(rules),
      "replay: route through these rules"},
+    {"rules-topic", 0, OPT_STR, "T", NULL, 0, 0, OFF(rules_topic),
+     "replay: route through the latest valid rules of group -G in the "
+     "fleet's rules topic T"},
+    {"group", 'G', OPT_STR, "GROUP", NULL, 0, 0, OFF(group),
+     "replay --rules-topic: the router group whose rules to use"},
     {"to-source", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(to_source),
      "replay: produce back to the source topic and partition instead"},
     {"dry-run", 0, OPT_FLAG, NULL, NULL, 0, 0, OFF(dry_run),
@@ -157,9 +162,13 @@ int dlqtool_main(int argc, char **argv)
     }
     sc.props = props;
     if (!strcmp(cmd, "replay") &&
-        (!c.replay_id || !*c.replay_id || !!c.rules == !!c.to_source)) {
-        fprintf(stderr, "router: error: dlq replay: --replay-id ID and "
-                        "either -r RULES.json or --to-source are required\n");
+        (!c.replay_id || !*c.replay_id ||
+         !!c.rules + !!c.rules_topic + !!c.to_source != 1 ||
+         !!c.rules_topic != !!c.group)) {
+        fprintf(stderr,
+                "router: error: dlq replay: --replay-id ID and one of -r "
+                "RULES.json, --rules-topic T -G GROUP or --to-source are "
+                "required\n");
         goto out;
     }
     rc = !strcmp(cmd, "stats")    ? dlq_run_stats(&c, &sc)

@@ -20,6 +20,7 @@ typedef struct dlqtool_conf {
     double timeout;
     /* replay */
     const char *rules, *replay_id;
+    const char *rules_topic, *group; /* --rules-topic T -G GROUP */
     int to_source, dry_run, rate, commit_every;
 } dlqtool_conf_t;
 

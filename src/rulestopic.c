@@ -222,7 +222,7 @@ out:
 
 /* Make sure the topic exists with one partition. 0, or -1 with errstr
  * and *code. */
-static int ensure_topic(rulestopic_t *rt, int timeout_ms, int *code,
+static int ensure_topic(rulestopic_t *rt, int create, int timeout_ms, int *code,
                         char *errstr, size_t errstr_size)
 {
     int64_t end = clock_ms() + timeout_ms;
@@ -233,6 +233,12 @@ static int ensure_topic(rulestopic_t *rt, int timeout_ms, int *code,
     n = describe(rt, timeout_ms, &brokers, err, sizeof(err));
     if (n < 0) {
         snprintf(errstr, errstr_size, "rules topic %s: %s", rt->topic, err);
+        return -1;
+    }
+    if (n == 0 && !create) {
+        *code = 2;
+        snprintf(errstr, errstr_size, "rules topic %s does not exist",
+                 rt->topic);
         return -1;
     }
     if (n == 0) {
@@ -283,7 +289,7 @@ static const char *const consumer_defaults[] = {"enable.auto.commit",
 
 rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
                               size_t nprops, const char *topic,
-                              const char *group, const char *writer,
+                              const char *group, const char *writer, int create,
                               int timeout_ms, int *code, char *errstr,
                               size_t errstr_size)
 {
@@ -341,7 +347,7 @@ rulestopic_t *rulestopic_open(const char *brokers, const char *const *props,
         goto err;
     kc = NULL; /* owned by rkc */
 
-    if (ensure_topic(rt, timeout_ms, code, errstr, errstr_size))
+    if (ensure_topic(rt, create, timeout_ms, code, errstr, errstr_size))
         goto err_code;
     *code = 1;
     if (!(l = rd_kafka_topic_partition_list_new(1))) {

@@ -10,12 +10,13 @@ E2E_COUNT=${E2E_COUNT:-20000}
 . "$(dirname "$0")/lib.sh"
 
 command -v kcat >/dev/null || fail "kcat is missing (make deps)"
+command -v jq >/dev/null || fail "jq is missing (make deps)"
 
 DLQ=e2e.dlq
 OUT=e2e.replayed
 EVERY=50
 
-mock_with --brokers 3 --e2e-topics --topic "$OUT:2"
+mock_with --brokers 3 --e2e-topics --topic "$OUT:2" --topic e2e.rules:1
 produce_dataset
 start_router
 wait_committed 120 >/dev/null || check_failed "the router did not commit"
@@ -55,6 +56,26 @@ replay --reason bad_destination --replay-id dry --dry-run
 grep -q "^  $OUT  *$want\$" "$WORK/replay.out" ||
     check_failed "dry run totals: $(tail -n 3 "$WORK/replay.out")"
 [ "$(count "$OUT")" = 0 ] || check_failed "the dry run produced to $OUT"
+
+# --- the same rules from a fleet's rules topic (--rules-topic -G) ----------
+printf 'fixers\t%s\n' "$(jq -c . "$WORK/fixed.json")" |
+    kcat -b "$BS" -P -t e2e.rules -p 0 -K '\t' 2>>"$WORK/kcat.log" ||
+    fail "could not publish the rules to e2e.rules"
+"$ROUTER" dlq replay -b "$BS" -t "$DLQ" --rules-topic e2e.rules -G fixers \
+    --reason bad_destination --replay-id dry-topic --dry-run \
+    >"$WORK/replay.out" 2>"$WORK/replay.err"
+RC=$?
+[ "$RC" = 0 ] && grep -q "^  $OUT  *$want\$" "$WORK/replay.out" ||
+    check_failed "dry run with --rules-topic: exit $RC:" \
+        "$(tail -n 3 "$WORK/replay.out") $(cat "$WORK/replay.err")"
+"$ROUTER" dlq replay -b "$BS" -t "$DLQ" --rules-topic e2e.rules -G nobody \
+    --reason bad_destination --replay-id dry-none --dry-run \
+    >"$WORK/replay.out" 2>"$WORK/replay.err"
+RC=$?
+[ "$RC" = 2 ] && grep -q "no valid rules for group nobody" "$WORK/replay.err" ||
+    check_failed "--rules-topic, a group without rules: exit $RC (want 2):" \
+        "$(cat "$WORK/replay.err")"
+[ "$(count "$OUT")" = 0 ] || check_failed "a dry run produced to $OUT"
 
 # --- a replay killed mid-way, then resumed ---------------------------------
 "$ROUTER" dlq replay -b "$BS" -t "$DLQ" -r "$WORK/fixed.json" \
