@@ -592,6 +592,13 @@ void pipeline_destroy(pipeline_t *p)
                 rd_kafka_message_destroy(s->ctx[i].rkm);
                 s->ctx[i].rkm = NULL;
             }
+    /* So do the messages of held partitions (never routed). */
+    for (size_t b = 0; p->parts && b < p->nbuckets; b++)
+        for (pl_part_t *pt = p->parts[b]; pt; pt = pt->next) {
+            for (size_t i = 0; i < pt->nhold; i++)
+                rd_kafka_message_destroy(pt->hold[i]);
+            pt->nhold = 0;
+        }
     /* librdkafka 2.0.2 aborts destroying a cooperative-sticky consumer
      * that got a JoinGroup answer but no assignment yet (its assignor
      * state is still NULL: librdkafka #4312). The state exists once an
