@@ -37,7 +37,7 @@ RULES_SRC   := rules/mem.c rules/jsonscan.c rules/jsonscan_val.c \
                rules/rules_topic.c rules/rules_ctx.c rules/rules_cond.c \
                rules/rules_tmpl.c rules/rules_match.c rules/rules_expand.c \
                rules/rules_set.c rules/rules_load.c rules/rules_eval.c
-CORE_SRC    := src/log.c src/clock.c src/tracker.c src/metrics.c \
+CORE_SRC    := src/log.c src/clock.c src/dlhdr.c src/tracker.c src/metrics.c \
                src/anomalies.c src/sha256.c src/utf8.c
 PROC_SRC    := src/pipeline_base.c src/pipeline_parts.c src/pipeline_ctx.c \
                src/pipeline_topics.c src/pipeline_stats.c \

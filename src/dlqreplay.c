@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dlhdr.h"
 #include "log.h"
 #include "mem.h"
 #include "rules.h"
@@ -354,12 +355,6 @@ static int produce(replay_t *rp, const char *topic, int32_t partition,
     return 0;
 }
 
-static void hdr_add(rd_kafka_headers_t *h, const char *name, const char *v)
-{
-    if (rd_kafka_header_add(h, name, -1, v, -1))
-        log_warn("replay: cannot add header %s", name);
-}
-
 /* Dead-letter the record again under the replay rules: the original
  * headers, the new router.* ones and where it was replayed from. */
 static int dead_letter_again(replay_t *rp, const dlqscan_rec_t *r,
@@ -369,7 +364,8 @@ static int dead_letter_again(replay_t *rp, const dlqscan_rec_t *r,
     const char *dlt = rules_dead_letter_topic(rp->rs);
     rd_kafka_headers_t *h =
         orig ? rd_kafka_headers_copy(orig) : rd_kafka_headers_new(12);
-    char num[64], from[400];
+    char from[400];
+    dlhdr_t dh;
     int rc;
 
     if (!dlt || !h) {
@@ -378,23 +374,20 @@ static int dead_letter_again(replay_t *rp, const dlqscan_rec_t *r,
         return failed(rp, !dlt ? "the replay rules have no dead_letter topic"
                                : "out of memory copying headers");
     }
-    hdr_add(h, "router.reason", res->reason);
-    hdr_add(h, "router.detail", res->detail);
-    if (res->route >= 0)
-        hdr_add(h, "router.route",
-                rules_route_name(rp->rs, (size_t)res->route));
-    hdr_add(h, "router.source.topic", r->src_topic);
-    snprintf(num, sizeof(num), "%" PRId32, r->src_partition);
-    hdr_add(h, "router.source.partition", num);
-    snprintf(num, sizeof(num), "%" PRId64, r->src_offset);
-    hdr_add(h, "router.source.offset", num);
-    snprintf(num, sizeof(num), "%" PRId64, r->src_timestamp);
-    hdr_add(h, "router.source.timestamp", num);
-    hdr_add(h, "router.rules.version", rp->version);
-    hdr_add(h, "router.replay.id", rp->conf->replay_id);
+    dh.reason = res->reason;
+    dh.detail = res->detail;
+    dh.route =
+        res->route >= 0 ? rules_route_name(rp->rs, (size_t)res->route) : NULL;
+    dh.src_topic = r->src_topic;
+    dh.src_partition = r->src_partition;
+    dh.src_offset = r->src_offset;
+    dh.src_timestamp = r->src_timestamp;
+    dh.rules_version = rp->version;
+    dlhdr_add(h, &dh);
+    dlhdr_add1(h, "router.replay.id", rp->conf->replay_id);
     snprintf(from, sizeof(from), "%s/%" PRId32 "@%" PRId64, rp->conf->topic,
              r->partition, r->offset);
-    hdr_add(h, "router.replay.from", from);
+    dlhdr_add1(h, "router.replay.from", from);
     rc = produce(rp, dlt, RD_KAFKA_PARTITION_UA, r->key, r->key_len, r, h);
     rd_kafka_headers_destroy(h);
     rp->dead_again++;

@@ -9,14 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlhdr.h"
 #include "log.h"
 #include "mem.h"
-
-static void hdr_add(rd_kafka_headers_t *h, const char *name, const char *val)
-{
-    if (rd_kafka_header_add(h, name, -1, val, -1))
-        log_warn("cannot add header %s", name);
-}
 
 void pl_deadletter_free(pl_deadletter_t *dl)
 {
@@ -94,7 +89,8 @@ static int dead_letter_send(pipeline_t *p, pl_deadletter_t *dl)
     rd_kafka_resp_err_t err;
     pl_topic_t *t = NULL;
     char errstr[256] = "no dead_letter topic in the rules";
-    char num[32];
+    char num[32], version[32];
+    dlhdr_t dh;
 
     if (dlt)
         t = pl_topic_get(p, dlt, errstr, sizeof(errstr));
@@ -106,23 +102,20 @@ again:
         snprintf(errstr, sizeof(errstr), "out of memory");
         goto stuck;
     }
-    hdr_add(h, "router.reason", dl->reason);
-    hdr_add(h, "router.detail", dl->detail);
-    if (dl->route >= 0)
-        hdr_add(h, "router.route",
-                rules_route_name(ctx->pr->rs, (size_t)dl->route));
-    hdr_add(h, "router.source.topic", ctx->part->topic);
-    snprintf(num, sizeof(num), "%" PRId32, ctx->partition);
-    hdr_add(h, "router.source.partition", num);
-    snprintf(num, sizeof(num), "%" PRId64, ctx->offset);
-    hdr_add(h, "router.source.offset", num);
-    snprintf(num, sizeof(num), "%" PRId64, ctx->timestamp);
-    hdr_add(h, "router.source.timestamp", num);
-    snprintf(num, sizeof(num), "%" PRId64, ctx->pr->version);
-    hdr_add(h, "router.rules.version", num);
+    snprintf(version, sizeof(version), "%" PRId64, ctx->pr->version);
+    dh.reason = dl->reason;
+    dh.detail = dl->detail;
+    dh.route = dl->route >= 0 ? rules_route_name(ctx->pr->rs, (size_t)dl->route)
+                              : NULL;
+    dh.src_topic = ctx->part->topic;
+    dh.src_partition = ctx->partition;
+    dh.src_offset = ctx->offset;
+    dh.src_timestamp = ctx->timestamp;
+    dh.rules_version = version;
+    dlhdr_add(h, &dh);
     if (dl->omitted) {
         snprintf(num, sizeof(num), "%zu", dl->omitted);
-        hdr_add(h, "router.value.omitted", num);
+        dlhdr_add1(h, "router.value.omitted", num);
     }
 
     /* dl keeps its copy of the value until the dead letter is
