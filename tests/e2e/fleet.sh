@@ -16,8 +16,9 @@
 # after the PUT (the time is measured and printed). Then: a record
 # written by hand that does not load is refused by every instance (shown
 # in GET /rules and /healthz, the running rules stay); an invalid PUT
-# publishes nothing; a rules topic of four partitions, and a group with
-# no rules and no -r, exit 2.
+# publishes nothing; when the rules topic's end cannot be read, every
+# instance says so in /healthz, and recovers; a rules topic of four
+# partitions, and a group with no rules and no -r, exit 2.
 . "$(dirname "$0")/lib.sh"
 
 command -v curl >/dev/null || fail "curl is missing (make deps)"
@@ -40,7 +41,8 @@ EOF
 rules_for a >"$WORK/a.json"
 rules_for b >"$WORK/b.json"
 
-start_mock_topics f.src:$PARTS f.out.a:4 f.out.b:4 $RT:1 f.rules4:4
+start_fault_mock --topic f.src:$PARTS --topic f.out.a:4 --topic f.out.b:4 \
+    --topic $RT:1 --topic f.rules4:4
 
 # chunk I: messages I*PER..(I+1)*PER-1 of every partition, value
 # p<P>-<seq>, key k<P>-<seq mod 8> (eight keys per partition).
@@ -324,6 +326,35 @@ for n in $(live); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "${RURL[$n]}/healthz")" = 200 ] ||
         check_failed "$n unhealthy after a valid version followed the bad one"
 done
+
+# The rules topic's end cannot be read (ListOffsets refused by every
+# broker, 160 times: well over the 10 s after which it is unhealthy):
+# every instance says so in /healthz, and recovers once it can.
+LIST_OFFSETS=2
+for b in 1 2 3; do
+    mock_cmd "broker_errors $b $LIST_OFFSETS 160 29" # TOPIC_AUTHORIZATION_FAILED
+done
+for n in $(live); do
+    for i in $(seq 1 300); do
+        curl -s "${RURL[$n]}/healthz" | grep -q 'rules topic' && break
+        sleep 0.1
+    done
+    curl -s "${RURL[$n]}/healthz" | grep -q "rules topic $RT not read" ||
+        check_failed "$n: /healthz does not say the rules topic is" \
+            "unreadable: $(curl -s "${RURL[$n]}/healthz")"
+done
+log "rules topic unreadable: $(curl -s "${RURL[r2]}/healthz")"
+for n in $(live); do
+    for i in $(seq 1 900); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "${RURL[$n]}/healthz")" = 200 ] &&
+            break
+        sleep 0.1
+    done
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "${RURL[$n]}/healthz")" = 200 ] ||
+        check_failed "$n: still unhealthy once the rules topic reads again:" \
+            "$(curl -s "${RURL[$n]}/healthz")"
+done
+
 
 sorted=$(printf '%s\n' "${PROPS[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
