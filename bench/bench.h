@@ -187,5 +187,8 @@ int bench_cmd_mock(int argc, char **argv);
 int bench_cmd_produce(int argc, char **argv);
 int bench_cmd_consume(int argc, char **argv);
 int bench_cmd_copy(int argc, char **argv);
+/* The fan-out floor: the copy loop producing each message (key and
+ * headers kept) to -d PREFIX.<type>, its "type" found by a plain scan. */
+int bench_cmd_fanout(int argc, char **argv);
 
 #endif

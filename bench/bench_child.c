@@ -427,12 +427,77 @@ static void copy_one(const rd_kafka_message_t *rkm, void *opaque)
     }
 }
 
+/* The fan-out floor's producer: each consumed message goes to the topic
+ * its "type" names, as the bench's ten delivering routes send it. */
+typedef struct fanner {
+    rd_kafka_t *prod;
+    rd_kafka_topic_t *rkt[BENCH_NTYPES]; /* PREFIX.<type> */
+    long errors;
+} fanner_t;
+
+/* The index of the event's "type" by a plain scan of the value (no JSON
+ * parser, no rules), -1 when none of the ten. */
+static int event_type(const rd_kafka_message_t *rkm)
+{
+    static const char pat[] = "\"type\":\"";
+    const char *v = rkm->payload, *t;
+    size_t left;
+
+    if (!v || !(t = memmem(v, rkm->len, pat, sizeof(pat) - 1)))
+        return -1;
+    t += sizeof(pat) - 1;
+    left = rkm->len - (size_t)(t - v);
+    for (int i = 0; i < BENCH_NTYPES; i++) {
+        size_t n = strlen(bench_types[i]);
+
+        if (n < left && !memcmp(t, bench_types[i], n) && t[n] == '"')
+            return i;
+    }
+    return -1;
+}
+
+static void fan_one(const rd_kafka_message_t *rkm, void *opaque)
+{
+    fanner_t *fn = opaque;
+    int i = event_type(rkm);
+    rd_kafka_headers_t *h = NULL, *hc = NULL;
+    rd_kafka_resp_err_t err;
+
+    if (i < 0)
+        return; /* as "unmatched": "drop" */
+    /* Key and headers kept, the value copied: what the router does for
+     * values up to message.copy.max.bytes. */
+    if (!rd_kafka_message_headers(rkm, &h) && h &&
+        !(hc = rd_kafka_headers_copy(h))) {
+        fn->errors++;
+        return;
+    }
+    for (;;) {
+        err = rd_kafka_producev(fn->prod, RD_KAFKA_V_RKT(fn->rkt[i]),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_VALUE(rkm->payload, rkm->len),
+                                RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+                                RD_KAFKA_V_HEADERS(hc),
+                                RD_KAFKA_V_OPAQUE(&fn->errors), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(fn->prod, 10);
+    }
+    if (err) {
+        if (hc)
+            rd_kafka_headers_destroy(hc); /* not taken on failure */
+        fprintf(stderr, "fanout: produce failed: %s\n", rd_kafka_err2str(err));
+        fn->errors++;
+    }
+}
+
 /* The consumer child: consume-only, or with -d DEST the C copy loop.
  * Exit status 0, 1 on failure (a delivery failed: after the result line),
  * 2 on bad arguments. */
 static int consume_cmd(int argc, char **argv, int copy)
 {
-    const char *what = copy ? "copy" : "consume";
+    const char *what = copy == 2 ? "fanout" : copy ? "copy" : "consume";
+    fanner_t fn;
     child_opts_t o;
     stats_bytes_t csb = {0, 0}, psb = {0, 0};
     rd_kafka_queue_t *rkqu = NULL;
@@ -445,13 +510,31 @@ static int consume_cmd(int argc, char **argv, int copy)
     double t_last;
     int rc = 1;
 
+    memset(&fn, 0, sizeof(fn));
     if (parse_child_opts(argc, argv, &o))
         return 2;
     if (copy && !o.dest) {
-        fprintf(stderr, "copy: -d DEST missing\n");
+        fprintf(stderr, "%s: -d DEST missing\n", what);
         return 2;
     }
-    if (copy) {
+    if (copy == 2) {
+        fn.prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb,
+                               &psb, errstr, sizeof(errstr));
+        if (!fn.prod) {
+            fprintf(stderr, "fanout: %s\n", errstr);
+            goto out;
+        }
+        cp.prod = fn.prod; /* drain() serves its delivery reports */
+        for (int i = 0; i < BENCH_NTYPES; i++) {
+            char t[256];
+
+            snprintf(t, sizeof(t), "%s.%s", o.dest, bench_types[i]);
+            if (!(fn.rkt[i] = rd_kafka_topic_new(fn.prod, t, NULL))) {
+                fprintf(stderr, "fanout: topic %s\n", t);
+                goto out;
+            }
+        }
+    } else if (copy) {
         cp.prod = bench_client(RD_KAFKA_PRODUCER, o.bs, &o.pprops, stats_cb,
                                &psb, errstr, sizeof(errstr));
         if (!cp.prod) {
@@ -465,8 +548,11 @@ static int consume_cmd(int argc, char **argv, int copy)
     }
     if (!(cons = start_consumer(&o, &csb, &rkqu)))
         goto out;
-    got =
-        drain(rkqu, o.count, copy ? copy_one : NULL, &cp, cp.prod, &m, &bytes);
+    if (copy == 2)
+        got = drain(rkqu, o.count, fan_one, &fn, fn.prod, &m, &bytes);
+    else
+        got = drain(rkqu, o.count, copy ? copy_one : NULL, &cp, cp.prod, &m,
+                    &bytes);
     if (got < o.count) {
         fprintf(stderr, "%s: %ld of %ld messages\n", what, got, o.count);
         goto out;
@@ -476,6 +562,7 @@ static int consume_cmd(int argc, char **argv, int copy)
         goto out;
     }
     t_last = bench_now();
+    cp.errors += fn.errors; /* its delivery reports are in by now */
     settle_stats(cons, cp.prod);
     printf("result msgs=%ld bytes=%" PRIu64 " errors=%ld t_first=%.6f "
            "t_last=%.6f t10=%.6f t90=%.6f n10=%ld n90=%ld cpu10=%.6f "
@@ -491,6 +578,9 @@ out:
     bench_consumer_destroy(cons);
     if (cp.rkt)
         rd_kafka_topic_destroy(cp.rkt);
+    for (int i = 0; i < BENCH_NTYPES; i++)
+        if (fn.rkt[i])
+            rd_kafka_topic_destroy(fn.rkt[i]);
     if (cp.prod)
         rd_kafka_destroy(cp.prod);
     return rc;
@@ -504,4 +594,9 @@ int bench_cmd_consume(int argc, char **argv)
 int bench_cmd_copy(int argc, char **argv)
 {
     return consume_cmd(argc, argv, 1);
+}
+
+int bench_cmd_fanout(int argc, char **argv)
+{
+    return consume_cmd(argc, argv, 2);
 }

@@ -52,6 +52,7 @@ typedef enum {
     JOB_PRODUCE,
     JOB_COPY,
     JOB_COPY_C,
+    JOB_FANOUT,
     JOB_ROUTER,
     JOB_EOS,
     JOB_COMPARE,
@@ -64,9 +65,9 @@ typedef struct job {
     int rules;        /* router jobs: routes in the rule set */
 } job_t;
 
-/* The baselines (4), then up to 4 router runs per rule set (router,
+/* The baselines (5), then up to 4 router runs per rule set (router,
  * router-eos, compare, router-dflt: --rules may name 100 more than once). */
-#define MAX_JOBS (4 + 4 * BENCH_MAX_RULESETS)
+#define MAX_JOBS (5 + 4 * BENCH_MAX_RULESETS)
 
 /* Run job j once (repetition rep) into r. Returns 0, or -1. */
 static int run_job(bench_t *b, bench_group_t *g, const job_t *j, int rep,
@@ -84,6 +85,8 @@ static int run_job(bench_t *b, bench_group_t *g, const job_t *j, int rep,
         return bench_run_copy(b, g, r);
     case JOB_COPY_C:
         return bench_run_copy_c(b, g, r);
+    case JOB_FANOUT:
+        return bench_run_fanout(b, g, r);
     case JOB_ROUTER:
         return bench_run_router(b, g, r, b->router, full);
     case JOB_EOS:
@@ -152,6 +155,7 @@ static int run_group(bench_t *b, bench_group_t *g)
     jobs[nj++] = (job_t){JOB_COPY, "copy", 0};
     if (!b->no_copy_c)
         jobs[nj++] = (job_t){JOB_COPY_C, "copy-c", 0};
+    jobs[nj++] = (job_t){JOB_FANOUT, "copy-fanout", 0};
     for (int i = 0; i < g->nrules; i++) {
         jobs[nj++] = (job_t){JOB_ROUTER, "router", g->rules[i]};
         /* Right after its at-least-once run: the pair alternates. */
@@ -587,6 +591,8 @@ int main(int argc, char **argv)
         return bench_cmd_consume(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "copy"))
         return bench_cmd_copy(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "fanout"))
+        return bench_cmd_fanout(argc - 1, argv + 1);
     if (parse(&b, argc, argv))
         return 2;
     if (defaults(&b.cprops, default_cprops) ||

@@ -62,6 +62,18 @@ static int close_checked(FILE *f)
     return fclose(f) != 0 || bad ? -1 : 0;
 }
 
+/* The fan-out floor's tool name, and its CPU per message against r's:
+ * r's CPU s per million over the floor's (same backlog), NaN when either
+ * is missing. */
+#define FANOUT_TOOL "copy-fanout"
+static double cpu_vs_fanout(const bench_result_t *res, size_t n,
+                            const bench_result_t *r)
+{
+    const bench_result_t *f = r ? find(res, n, r->group, FANOUT_TOOL, 0) : NULL;
+
+    return f ? ratio(r->cpu_per_m, f->cpu_per_m) : NAN;
+}
+
 /* The base router run: 16 partitions, 100 rules, 200 B when there is one,
  * else the first router run with 100 rules, else the first at all. */
 static const bench_result_t *base_run(const bench_result_t *res, size_t n)
@@ -121,33 +133,35 @@ static void print_table(const bench_result_t *res, size_t n)
 {
     printf("| P | rules | size B | msgs | tool | msg/s | MB/s | msg/s/part "
            "| MB/s/part | CPU s/M msgs | peak RSS MB | vs copy | vs copy-c "
-           "| lat p50 ms | lat p99 ms | fan-out IO | mock CPU |\n"
+           "| vs fanout | lat p50 ms | lat p99 ms | fan-out IO | mock CPU |\n"
            "|--:|--:|--:|--:|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-           "--:|"
+           "--:|--:|"
            "\n");
     for (size_t i = 0; i < n; i++) {
         const bench_result_t *r = &res[i];
-        char a[13][32];
+        char a[14][32];
 
         if (!r->ok) {
             printf("| %d | %s | %d | %ld | %s | failed | | | | | | | | | | "
-                   "| |\n",
+                   "| | |\n",
                    r->parts, r->rules ? "" : "-", r->size, r->msgs, r->tool);
             continue;
         }
-        printf(
-            "| %d | %s | %d | %ld | %s | %s | %s | %s | %s | %s | %s | "
-            "%s | %s | %s | %s | %s | %s |\n",
-            r->parts, r->rules ? fmt(a[0], 32, 0, r->rules) : "-", r->size,
-            r->msgs, r->tool, fmt(a[1], 32, 0, r->msgs_s),
-            fmt(a[2], 32, 1, r->mb_s), fmt(a[3], 32, 0, r->msgs_s / r->parts),
-            fmt(a[4], 32, 2, r->mb_s / r->parts),
-            fmt(a[5], 32, 2, r->cpu_per_m),
-            fmt(a[6], 32, 0, r->rss_kb / 1024.0),
-            fmt(a[7], 32, 2, vs(res, n, r, "copy")),
-            fmt(a[8], 32, 2, vs(res, n, r, "copy-c")), fmt(a[9], 32, 1, r->p50),
-            fmt(a[10], 32, 1, r->p99), fmt(a[11], 32, 2, fanout(r)),
-            fmt(a[12], 32, 2, r->mock_util > 0 ? r->mock_util : NAN));
+        printf("| %d | %s | %d | %ld | %s | %s | %s | %s | %s | %s | %s | "
+               "%s | %s | %s | %s | %s | %s | %s |\n",
+               r->parts, r->rules ? fmt(a[0], 32, 0, r->rules) : "-", r->size,
+               r->msgs, r->tool, fmt(a[1], 32, 0, r->msgs_s),
+               fmt(a[2], 32, 1, r->mb_s),
+               fmt(a[3], 32, 0, r->msgs_s / r->parts),
+               fmt(a[4], 32, 2, r->mb_s / r->parts),
+               fmt(a[5], 32, 2, r->cpu_per_m),
+               fmt(a[6], 32, 0, r->rss_kb / 1024.0),
+               fmt(a[7], 32, 2, vs(res, n, r, "copy")),
+               fmt(a[8], 32, 2, vs(res, n, r, "copy-c")),
+               fmt(a[13], 32, 2, vs(res, n, r, FANOUT_TOOL)),
+               fmt(a[9], 32, 1, r->p50), fmt(a[10], 32, 1, r->p99),
+               fmt(a[11], 32, 2, fanout(r)),
+               fmt(a[12], 32, 2, r->mock_util > 0 ? r->mock_util : NAN));
     }
 }
 
@@ -210,7 +224,7 @@ static void print_targets(const bench_report_conf_t *c,
 {
     const bench_result_t *co, *pr, *eos;
     char what[128], a[2][32];
-    double tput, cpu, fan;
+    double tput, cpu, fan, fmsg, fcpu;
 
     if (!base) {
         printf("\nNo router run completed: no target can be checked.\n");
@@ -229,6 +243,12 @@ static void print_targets(const bench_report_conf_t *c,
                tput >= 1.5);
     target_row("msg/s vs C copy loop (informative)", vs(res, n, base, "copy-c"),
                "x", "", 0);
+    fmsg = vs(res, n, base, FANOUT_TOOL);
+    fcpu = cpu_vs_fanout(res, n, base);
+    target_row("fan-out floor: msg/s vs copy-fanout", fmsg, "x", ">= 0.85x",
+               fmsg >= 0.85);
+    target_row("fan-out floor: CPU/M msgs vs copy-fanout", fcpu, "x", "<= 1.2x",
+               fcpu <= 1.2);
     snprintf(what, sizeof(what),
              "CPU/M msgs vs consume-only + produce-only (%s + %s s)",
              fmt(a[0], sizeof(a[0]), 2, co ? co->cpu_per_m : NAN),
@@ -275,7 +295,8 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                "ratio_vs_copy_c,lat_p50_ms,lat_p99_ms,lat_max_ms,"
                "tcp_rx_bytes,tcp_tx_bytes,stats_rx_bytes,stats_tx_bytes,"
                "fanout_direct_bytes,fanout_routed_rw_bytes,"
-               "fanout_readback_bytes,fanout_io_ratio\n");
+               "fanout_readback_bytes,fanout_io_ratio,ratio_vs_fanout,"
+               "cpu_vs_fanout\n");
     for (size_t i = 0; i < n; i++) {
         const bench_result_t *r = &res[i];
 
@@ -283,7 +304,7 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                 "%d,%d,%d,%ld,%s,%d,%d,%ld,%.4f,%.4f,%.1f,%.1f,%.1f,%.3f,"
                 "%.1f,%.3f,%.4f,%.4f,%.3f,%ld,%.3f,%.3f,%.3f,%.2f,%.2f,"
                 "%.2f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                ",%" PRIu64 ",%" PRIu64 ",%.3f\n",
+                ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%.3f\n",
                 r->parts, r->rules, r->size, r->msgs, r->tool, r->ok, r->reps,
                 r->win_msgs, r->secs, r->drain_s, r->msgs_s, r->msgs_s_min,
                 r->msgs_s_max, r->mb_s, r->msgs_s / r->parts,
@@ -291,7 +312,8 @@ static int write_csv(const char *path, const bench_result_t *res, size_t n)
                 r->rss_kb, r->mock_util, vs(res, n, r, "copy"),
                 vs(res, n, r, "copy-c"), lat(r->p50), lat(r->p99), lat(r->pmax),
                 r->rx, r->tx, r->srx, r->stx, r->direct, r->routed_rw,
-                r->readback, fanout(r));
+                r->readback, fanout(r), vs(res, n, r, FANOUT_TOOL),
+                cpu_vs_fanout(res, n, r));
     }
     return close_checked(f);
 }
@@ -521,15 +543,19 @@ int bench_report(const bench_report_conf_t *c, bench_result_t *res, size_t n)
      * only when one was made. */
     if (eos_tried(res, n, base) && isnan(eos_ratio(res, n, base)))
         rc = -1;
-    /* The last line keeps the format of issue 5 exactly; the exactly-once
-     * figure comes on the line before it. */
+    /* The last line keeps the format of issue 5, the fan-out floor's two
+     * figures appended; the exactly-once figure comes on the line before
+     * it. */
     printf("bench-eos eos_ratio=%.2f\n", eos_ratio(res, n, base));
     printf("bench router_msgs_per_s=%.0f copy_msgs_per_s=%.0f "
            "consume_msgs_per_s=%.0f ratio_vs_copy=%.2f "
-           "cpu_s_per_million=%.2f fanout_io_ratio=%.2f\n",
+           "cpu_s_per_million=%.2f fanout_io_ratio=%.2f "
+           "ratio_vs_fanout=%.2f cpu_vs_fanout=%.2f\n",
            base ? base->msgs_s : NAN, cp ? cp->msgs_s : NAN,
            co ? co->msgs_s : NAN, base ? vs(res, n, base, "copy") : NAN,
-           base ? base->cpu_per_m : NAN, base ? fanout(base) : NAN);
+           base ? base->cpu_per_m : NAN, base ? fanout(base) : NAN,
+           base ? vs(res, n, base, FANOUT_TOOL) : NAN,
+           cpu_vs_fanout(res, n, base));
     fflush(stdout);
     return rc;
 }

@@ -576,6 +576,58 @@ int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r)
     return run_child(b, g, "copyc", copy_c_args, r);
 }
 
+int bench_run_fanout(bench_t *b, bench_group_t *g, bench_result_t *r)
+{
+    char line[1024], log[512], prefix[64], topics[BENCH_NTYPES][96];
+    const char *tl[BENCH_NTYPES];
+    int dp = b->dest_parts > 0 ? b->dest_parts : (g->parts + 3) / 4;
+    bench_watch_t *w = NULL;
+    args_t a = {{0}, 0, 0};
+    char errstr[512];
+    bench_child_t c;
+    landing_t l;
+    int rc = -1;
+
+    snprintf(prefix, sizeof(prefix), "bench.fanout%d", ++b->run);
+    for (int i = 0; i < BENCH_NTYPES; i++) {
+        snprintf(topics[i], sizeof(topics[i]), "%s.%s", prefix, bench_types[i]);
+        tl[i] = topics[i];
+        if (bench_topic_create(b, topics[i], dp))
+            goto out;
+    }
+    if (!(w = bench_watch_new(b->bs, tl, BENCH_NTYPES, errstr,
+                              sizeof(errstr)))) {
+        bench_say("fanout: %s", errstr);
+        goto out;
+    }
+    arg(&a, "%s", b->self);
+    arg(&a, "fanout");
+    arg_bs_topic(&a, b, BENCH_SRC_TOPIC);
+    arg(&a, "-d");
+    arg(&a, "%s", prefix);
+    arg(&a, "-n");
+    arg(&a, "%ld", g->msgs);
+    arg_props(&a, &b->cprops, "consumer.");
+    arg_props(&a, &b->pprops, "producer.");
+    snprintf(log, sizeof(log), "%s/fanout.log", b->work);
+    if (spawn(&c, &a, 1, 1, -1, -1, log, "fanout"))
+        goto out;
+    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
+        bench_child_wait(&c, 0);
+        goto out;
+    }
+    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
+        goto out;
+    window(r, &l);
+    r->rss_kb = c.ru.ru_maxrss;
+    kv_stats(line, r);
+    rc = 0;
+out:
+    bench_watch_destroy(w);
+    args_free(&a);
+    return rc;
+}
+
 /* Lines of the file at path that contain needle (0 when unreadable). */
 static int log_count(const char *path, const char *needle)
 {

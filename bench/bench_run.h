@@ -82,6 +82,10 @@ int bench_run_copy(bench_t *b, bench_group_t *g, bench_result_t *r);
 
 /* The C copy loop into a new topic. */
 int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r);
+/* The fan-out floor (`router-bench fanout`): the C copy loop producing
+ * each message, key and headers kept, to the one of ten destinations
+ * (as many partitions as the router's) its "type" names. 0 or -1. */
+int bench_run_fanout(bench_t *b, bench_group_t *g, bench_result_t *r);
 
 /* How bench_run_router() runs the router. */
 enum {

@@ -400,7 +400,7 @@ static const char *line_of(const char *out, const char *prefix, char *buf,
  * the last line carries the figures, and the status is 0. */
 static void report_checks_each_measured_target(void **state)
 {
-    bench_result_t res[6];
+    bench_result_t res[7];
     char out[16384], csv[8192], l[512];
 
     (void)state;
@@ -410,7 +410,19 @@ static void report_checks_each_measured_target(void **state)
     res[4].fanout = 3.3;
     res[4].p50 = 4.5;
     res[5] = result("router-eos", 100, 300000, 3.0);
-    assert_int_equal(report_csv(res, 6, out, sizeof(out), csv, sizeof(csv)), 0);
+    res[6] = result("copy-fanout", 0, 500000, 1.5);
+    assert_int_equal(report_csv(res, 7, out, sizeof(out), csv, sizeof(csv)), 0);
+    assert_string_equal(
+        csv_field(csv, "router", "ratio_vs_fanout", l, sizeof(l)), "0.800");
+    assert_string_equal(csv_field(csv, "router", "cpu_vs_fanout", l, sizeof(l)),
+                        "1.600");
+    assert_string_equal(
+        line_of(out, "| fan-out floor: msg/s", l, sizeof(l)),
+        "| fan-out floor: msg/s vs copy-fanout | 0.80x | >= 0.85x | MISSED |");
+    assert_string_equal(
+        line_of(out, "| fan-out floor: CPU", l, sizeof(l)),
+        "| fan-out floor: CPU/M msgs vs copy-fanout | 1.60x | <= 1.2x | "
+        "MISSED |");
     assert_string_equal(
         csv_field(csv, "router", "fanout_io_ratio", l, sizeof(l)), "3.300");
     assert_string_equal(csv_field(csv, "router", "ratio_vs_copy", l, sizeof(l)),
@@ -437,7 +449,8 @@ static void report_checks_each_measured_target(void **state)
                         "bench router_msgs_per_s=400000 "
                         "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
                         "ratio_vs_copy=0.50 cpu_s_per_million=2.40 "
-                        "fanout_io_ratio=3.30");
+                        "fanout_io_ratio=3.30 ratio_vs_fanout=0.80 "
+                        "cpu_vs_fanout=1.60");
     assert_string_equal(line_of(out, "bench-eos ", l, sizeof(l)),
                         "bench-eos eos_ratio=0.75");
 }
@@ -532,7 +545,8 @@ static void report_never_shows_a_missing_figure_as_a_number(void **state)
     char out[16384], csv[8192], l[512];
     static const char *const unmeasured[] = {
         "cpu_s_per_million", "lat_p50_ms",      "lat_p99_ms",
-        "lat_max_ms",        "fanout_io_ratio", "ratio_vs_copy_c"};
+        "lat_max_ms",        "fanout_io_ratio", "ratio_vs_copy_c",
+        "ratio_vs_fanout",   "cpu_vs_fanout"};
 
     (void)state;
     baselines(res);
@@ -570,7 +584,8 @@ static void report_never_shows_a_missing_figure_as_a_number(void **state)
                         "bench router_msgs_per_s=400000 "
                         "copy_msgs_per_s=800000 consume_msgs_per_s=2000000 "
                         "ratio_vs_copy=0.50 cpu_s_per_million=nan "
-                        "fanout_io_ratio=nan");
+                        "fanout_io_ratio=nan ratio_vs_fanout=nan "
+                        "cpu_vs_fanout=nan");
 }
 
 /* No router run at all: no target is checked, every figure of the last
@@ -588,7 +603,8 @@ static void report_without_router_checks_nothing(void **state)
     assert_string_equal(line_of(out, "bench ", l, sizeof(l)),
                         "bench router_msgs_per_s=nan copy_msgs_per_s=nan "
                         "consume_msgs_per_s=nan ratio_vs_copy=nan "
-                        "cpu_s_per_million=nan fanout_io_ratio=nan");
+                        "cpu_s_per_million=nan fanout_io_ratio=nan "
+                        "ratio_vs_fanout=nan cpu_vs_fanout=nan");
 }
 
 int main(void)
