@@ -16,7 +16,8 @@
 # after the PUT (the time is measured and printed). Then: a record
 # written by hand that does not load is refused by every instance (shown
 # in GET /rules and /healthz, the running rules stay); an invalid PUT
-# publishes nothing; when the rules topic's end cannot be read, every
+# publishes nothing, and one that cannot be written answers 503 and
+# changes nothing; when the rules topic's end cannot be read, every
 # instance says so in /healthz, and recovers; a rules topic of four
 # partitions, and a group with no rules and no -r, exit 2.
 . "$(dirname "$0")/lib.sh"
@@ -317,6 +318,24 @@ for n in $(live); do
             "version=$(rules_version "$n") (want $VB)"
 done
 log "bad record refused everywhere: $err; /healthz: $(cat "$WORK/health.out")"
+
+# The rules topic cannot be written (Produce refused once by every
+# broker): PUT answers 503 and nothing changes.
+PRODUCE=0
+before=$(kcat -b "$BS" -C -t "$RT" -o beginning -e -q -f '.\n' | wc -l)
+vbefore=$(rules_version r2)
+for b in 1 2 3; do
+    mock_cmd "broker_errors $b $PRODUCE 1 29" # TOPIC_AUTHORIZATION_FAILED
+done
+code=$(curl -s -m 60 -o "$WORK/put503.out" -w '%{http_code}' -X PUT \
+    --data-binary @"$WORK/a.json" "${RURL[r2]}/rules")
+after=$(kcat -b "$BS" -C -t "$RT" -o beginning -e -q -f '.\n' | wc -l)
+[ "$code" = 503 ] && [ "$before" = "$after" ] &&
+    [ "$(rules_version r2)" = "$vbefore" ] ||
+    check_failed "PUT with the rules topic unwritable: $code (want 503)," \
+        "rules topic $before -> $after records, version" \
+        "$vbefore -> $(rules_version r2): $(cat "$WORK/put503.out")"
+log "PUT with the rules topic unwritable: $code $(cat "$WORK/put503.out")"
 
 # More changes, for the propagation figure (no traffic: timing only).
 for f in a b a b; do
