@@ -179,7 +179,7 @@ void pl_publish(pipeline_t *p)
 {
     pipeline_stats_t *st = &p->pub;
     int paused = 0, stuck = 0, held;
-    int64_t now = clock_ms(), held_ms;
+    int64_t now = clock_ms(), held_ms = 0;
     const char *txn_why;
 
     /* A revoked partition stuck on a dead letter counts: its successor
@@ -206,7 +206,7 @@ void pl_publish(pipeline_t *p)
     st->paused = paused;
     st->stuck = stuck;
     st->rules_version = p->cur->version;
-    held = pl_hold_count(p, now, &held_ms);
+    held = p->conf.fleet ? pl_hold_count(p, now, &held_ms) : 0;
     st->held = held;
     pl_txn_counts(p, &st->txn_commits, &st->txn_aborts, &txn_why);
     st->running = !atomic_load(&p->stop) && !p->fatal;
