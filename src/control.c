@@ -291,6 +291,7 @@ void control_on_record(void *opaque, const rulestopic_record_t *rec)
             c->pending = rs;
             set_text(c, text, rec->len, rec->offset);
         }
+        text = NULL; /* taken by install() or set_text(), also on failure */
     }
     if (c->version == rec->offset) {
         snprintf(c->writer, sizeof(c->writer), "%s", rec->writer);
