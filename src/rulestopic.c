@@ -427,11 +427,16 @@ static void read_one(rulestopic_t *rt, rulestopic_cb *cb, void *opaque,
         advance(rt, rkm->offset);
         pthread_mutex_unlock(&rt->lock);
     } else if (rkm->err) {
+        const char *e = rd_kafka_message_errstr(rkm);
+        int again;
+
+        /* Said once per change: a cluster that is down repeats it. */
         pthread_mutex_lock(&rt->lock);
-        snprintf(rt->error, sizeof(rt->error), "%s",
-                 rd_kafka_message_errstr(rkm));
+        again = !strcmp(rt->error, e);
+        snprintf(rt->error, sizeof(rt->error), "%s", e);
         pthread_mutex_unlock(&rt->lock);
-        log_warn("rules topic %s: %s", rt->topic, rd_kafka_message_errstr(rkm));
+        if (!again)
+            log_warn("rules topic %s: %s", rt->topic, e);
     } else {
         deliver(rt, rkm, cb, opaque);
         pthread_mutex_lock(&rt->lock);
