@@ -78,7 +78,7 @@ int dlqscan_run(const dlqscan_conf_t *conf, const dlqscan_range_t *ranges,
  * ("2026-12-02T10:00:00.123Z", seconds, milliseconds and "Z" optional,
  * also "2026-12-02"), epoch milliseconds (13 digits or more) or seconds, or an
  * age ("30m", "2h", "7d", "45s": that long before now). Returns 0, or -1
- * when malformed. */
+ * when malformed or before 1970 (*out unchanged). */
 int dlqscan_parse_time(const char *s, int64_t now_ms, int64_t *out);
 
 /* Format ms since the epoch as RFC 3339 UTC with milliseconds into out

@@ -427,7 +427,8 @@ out:
 
 /* ---- times ------------------------------------------------------------ */
 
-int dlqscan_parse_time(const char *s, int64_t now_ms, int64_t *out)
+/* dlqscan_parse_time() without the range check. */
+static int parse_time(const char *s, int64_t now_ms, int64_t *out)
 {
     struct tm tm;
     const char *p;
@@ -545,4 +546,15 @@ const char **dlqscan_consumer_props(const char *const *x, size_t n)
         props[np++] = strncmp(x[i], "consumer.", 9) ? x[i] : x[i] + 9;
     }
     return props; /* NULL-ended: calloc'd one more */
+}
+
+int dlqscan_parse_time(const char *s, int64_t now_ms, int64_t *out)
+{
+    int64_t t;
+
+    /* Before 1970 no record can be: refused, as a malformed time. */
+    if (parse_time(s, now_ms, &t) || t < 0)
+        return -1;
+    *out = t;
+    return 0;
 }
