@@ -454,6 +454,8 @@ static int parse_time(const char *s, int64_t now_ms, int64_t *out)
 
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
             if (*end == units[i].unit) {
+                if (v > INT64_MAX / units[i].ms)
+                    return -1; /* longer ago than anything */
                 *out = now_ms - (int64_t)v * units[i].ms;
                 return 0;
             }

@@ -651,6 +651,8 @@ static const struct scan_case scan_cases[] = {
      -1, -1},
     {"an age before 1970 is refused", "/anomalies?until=30000000d", 400,
      "until: ", ADMIN_ANOM_RING, -1, -1},
+    {"an age past int64 is refused", "/anomalies?until=1764000000000000d", 400,
+     "until: ", ADMIN_ANOM_RING, -1, -1},
     {"odd bytes in a bad time give valid JSON", "/anomalies?until=%22%5C%01%FF",
      400, "until: ", ADMIN_ANOM_RING, -1, -1},
     {"scan=ring with since is refused", "/anomalies?scan=ring&since=1h", 400,
