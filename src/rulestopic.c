@@ -21,6 +21,7 @@
 #define SYNC_TIMEOUT_MS 5000  /* bound on one watermark query */
 #define STALE_MS        10000 /* not at the end for longer: unhealthy */
 #define WRITER_HEADER   "router.rules.writer"
+#define CLOSE_WAIT_MS   10000 /* wait this long for the reader to return */
 
 struct rulestopic {
     char *topic;          /* owned */
@@ -32,6 +33,7 @@ struct rulestopic {
     pthread_t thr;        /* the reader thread, once started */
     int started;          /* thr runs */
     atomic_int stop;      /* asks thr to return */
+    atomic_int done;      /* thr returned (it may be joined) */
     rulestopic_cb *cb;    /* the reader thread's callback */
     void *opaque;         /* ... and its argument */
     pthread_mutex_t pub;  /* serializes publishes */
@@ -384,7 +386,7 @@ static void deliver(rulestopic_t *rt, const rd_kafka_message_t *rkm,
     size_t vlen;
     rd_kafka_timestamp_type_t tt;
 
-    if (rkm->key_len != strlen(rt->group) ||
+    if (atomic_load(&rt->stop) || rkm->key_len != strlen(rt->group) ||
         memcmp(rkm->key, rt->group, rkm->key_len))
         return;
     if (!rd_kafka_message_headers(rkm, &hdrs) &&
@@ -505,9 +507,13 @@ static void *reader(void *arg)
         if (now - last_query >= SYNC_EVERY_MS) {
             last_query = now;
             query_end(rt, SYNC_TIMEOUT_MS);
+            if (atomic_load(&rt->stop))
+                break; /* the query may outlast a close: cb's owner may
+                        * be gone */
         }
         read_one(rt, rt->cb, rt->opaque, POLL_MS);
     }
+    atomic_store(&rt->done, 1);
     return NULL;
 }
 
@@ -604,7 +610,22 @@ void rulestopic_close(rulestopic_t *rt)
     if (!rt)
         return;
     if (rt->started) {
+        int64_t end = clock_ms() + CLOSE_WAIT_MS;
+
         atomic_store(&rt->stop, 1);
+        /* librdkafka 2.0.2's watermark query waits for its answer past
+         * its timeout once the request is queued to a broker that is
+         * down: a reader blocked there is left to the process's exit
+         * (rt with it) rather than hang the stop. */
+        while (!atomic_load(&rt->done) && clock_ms() < end)
+            usleep(20 * 1000);
+        if (!atomic_load(&rt->done)) {
+            log_warn("rules topic %s: its reader is blocked in librdkafka "
+                     "(no broker answers); left to the process's exit",
+                     rt->topic);
+            pthread_detach(rt->thr);
+            return;
+        }
         pthread_join(rt->thr, NULL);
     }
     if (rt->rkc) {
