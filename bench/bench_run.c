@@ -349,6 +349,31 @@ static bench_watch_t *dest_new(bench_t *b, bench_group_t *g, const char *kind,
     return w;
 }
 
+/* Spawn the child of arguments a (its stderr to b->work/<kind>.log),
+ * wait until w's topics hold g's backlog, and fill r: the window, its
+ * peak RSS, socket and statistics bytes. Returns 0, or -1 (said). */
+static int spawn_measure(bench_t *b, bench_group_t *g, const char *kind,
+                         args_t *a, bench_watch_t *w, bench_result_t *r)
+{
+    char line[1024], log[512];
+    bench_child_t c;
+    landing_t l;
+
+    snprintf(log, sizeof(log), "%s/%s.log", b->work, kind);
+    if (spawn(&c, a, 1, 1, -1, -1, log, kind))
+        return -1;
+    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
+        bench_child_wait(&c, 0);
+        return -1;
+    }
+    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
+        return -1;
+    window(r, &l);
+    r->rss_kb = c.ru.ru_maxrss;
+    kv_stats(line, r);
+    return 0;
+}
+
 /* Run a one-process tool (a `router-bench` child, its arguments made by
  * build for the destination topic) into a fresh destination
  * "bench.<kind>.<run>" until it holds g's backlog, and fill r: the window,
@@ -359,30 +384,15 @@ static int run_child(bench_t *b, bench_group_t *g, const char *kind,
                                    const char *),
                      bench_result_t *r)
 {
-    char line[1024], log[512], topic[64];
+    char topic[64];
     bench_watch_t *w = dest_new(b, g, kind, topic, sizeof(topic));
     args_t a = {{0}, 0, 0};
-    bench_child_t c;
-    landing_t l;
     int rc = -1;
 
-    if (!w)
-        goto out;
-    build(&a, b, g, topic);
-    snprintf(log, sizeof(log), "%s/%s.log", b->work, kind);
-    if (spawn(&c, &a, 1, 1, -1, -1, log, kind))
-        goto out;
-    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
-        bench_child_wait(&c, 0);
-        goto out;
+    if (w) {
+        build(&a, b, g, topic);
+        rc = spawn_measure(b, g, kind, &a, w, r);
     }
-    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
-        goto out;
-    window(r, &l);
-    r->rss_kb = c.ru.ru_maxrss;
-    kv_stats(line, r);
-    rc = 0;
-out:
     bench_watch_destroy(w);
     args_free(&a);
     return rc;
@@ -578,14 +588,11 @@ int bench_run_copy_c(bench_t *b, bench_group_t *g, bench_result_t *r)
 
 int bench_run_fanout(bench_t *b, bench_group_t *g, bench_result_t *r)
 {
-    char line[1024], log[512], prefix[64], topics[BENCH_NTYPES][96];
+    char prefix[64], topics[BENCH_NTYPES][96], errstr[512];
     const char *tl[BENCH_NTYPES];
     int dp = b->dest_parts > 0 ? b->dest_parts : (g->parts + 3) / 4;
     bench_watch_t *w = NULL;
     args_t a = {{0}, 0, 0};
-    char errstr[512];
-    bench_child_t c;
-    landing_t l;
     int rc = -1;
 
     snprintf(prefix, sizeof(prefix), "bench.fanout%d", ++b->run);
@@ -609,19 +616,7 @@ int bench_run_fanout(bench_t *b, bench_group_t *g, bench_result_t *r)
     arg(&a, "%ld", g->msgs);
     arg_props(&a, &b->cprops, "consumer.");
     arg_props(&a, &b->pprops, "producer.");
-    snprintf(log, sizeof(log), "%s/fanout.log", b->work);
-    if (spawn(&c, &a, 1, 1, -1, -1, log, "fanout"))
-        goto out;
-    if (wait_landing(b, w, g->msgs, &c, 1, &l)) {
-        bench_child_wait(&c, 0);
-        goto out;
-    }
-    if (child_finish(&c, line, sizeof(line), &r->rx, &r->tx))
-        goto out;
-    window(r, &l);
-    r->rss_kb = c.ru.ru_maxrss;
-    kv_stats(line, r);
-    rc = 0;
+    rc = spawn_measure(b, g, "fanout", &a, w, r);
 out:
     bench_watch_destroy(w);
     args_free(&a);
