@@ -39,10 +39,21 @@ count() { # count TOPIC
     kcat -b "$BS" -C -t "$1" -o beginning -e -q -f 'x\n' 2>>"$WORK/kcat.log" |
         wc -l
 }
-replay() { # replay ARGS...: sets RC; output in $WORK/replay.out/.err
-    "$ROUTER" dlq replay -b "$BS" -t "$DLQ" -r "$WORK/fixed.json" "$@" \
+# replay_with RULES_ARGS... -- ARGS...: sets RC; output in
+# $WORK/replay.out/.err. replay ARGS...: with -r fixed.json.
+replay_with() {
+    local rules=()
+    while [ "$1" != -- ]; do
+        rules+=("$1")
+        shift
+    done
+    shift
+    "$ROUTER" dlq replay -b "$BS" -t "$DLQ" "${rules[@]}" "$@" \
         >"$WORK/replay.out" 2>"$WORK/replay.err"
     RC=$?
+}
+replay() {
+    replay_with -r "$WORK/fixed.json" -- "$@"
 }
 
 values bad_destination >"$WORK/want"
@@ -61,17 +72,13 @@ grep -q "^  $OUT  *$want\$" "$WORK/replay.out" ||
 printf 'fixers\t%s\n' "$(jq -c . "$WORK/fixed.json")" |
     kcat -b "$BS" -P -t e2e.rules -p 0 -K '\t' 2>>"$WORK/kcat.log" ||
     fail "could not publish the rules to e2e.rules"
-"$ROUTER" dlq replay -b "$BS" -t "$DLQ" --rules-topic e2e.rules -G fixers \
-    --reason bad_destination --replay-id dry-topic --dry-run \
-    >"$WORK/replay.out" 2>"$WORK/replay.err"
-RC=$?
+replay_with --rules-topic e2e.rules -G fixers -- \
+    --reason bad_destination --replay-id dry-topic --dry-run
 [ "$RC" = 0 ] && grep -q "^  $OUT  *$want\$" "$WORK/replay.out" ||
     check_failed "dry run with --rules-topic: exit $RC:" \
         "$(tail -n 3 "$WORK/replay.out") $(cat "$WORK/replay.err")"
-"$ROUTER" dlq replay -b "$BS" -t "$DLQ" --rules-topic e2e.rules -G nobody \
-    --reason bad_destination --replay-id dry-none --dry-run \
-    >"$WORK/replay.out" 2>"$WORK/replay.err"
-RC=$?
+replay_with --rules-topic e2e.rules -G nobody -- \
+    --reason bad_destination --replay-id dry-none --dry-run
 [ "$RC" = 2 ] && grep -q "no valid rules for group nobody" "$WORK/replay.err" ||
     check_failed "--rules-topic, a group without rules: exit $RC (want 2):" \
         "$(cat "$WORK/replay.err")"

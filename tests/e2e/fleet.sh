@@ -77,7 +77,7 @@ chunk_join() {
 declare -A RPID RLOG RURL
 RUNS=0
 fleet_start() { # fleet_start NAME [ARGS...]
-    local name=$1 port i
+    local name=$1 port
     shift
     RUNS=$((RUNS + 1))
     RLOG[$name]=$WORK/router.$name.$RUNS.log
@@ -86,14 +86,8 @@ fleet_start() { # fleet_start NAME [ARGS...]
         >"${RLOG[$name]}" 2>&1 &
     RPID[$name]=$!
     PIDS+=("${RPID[$name]}")
-    for i in $(seq 1 300); do
-        port=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-            "${RLOG[$name]}" | head -n 1)
-        [ -n "$port" ] && break
-        alive "${RPID[$name]}" || fail "router $name died at start"
-        sleep 0.1
-    done
-    [ -n "$port" ] || fail "router $name did not say its admin port"
+    port=$(admin_port_of "${RLOG[$name]}" "${RPID[$name]}" "router $name") ||
+        exit 1
     RURL[$name]=http://127.0.0.1:$port
     log "router $name started (pid ${RPID[$name]}, ${RURL[$name]})"
 }

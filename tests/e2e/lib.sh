@@ -349,6 +349,23 @@ start_mock_topics() {
     mock_with --brokers "${E2E_BROKERS:-3}" "${args[@]}"
 }
 
+# admin_port_of LOG PID NAME: the admin port a router (PID, logging to
+# LOG) says it bound with --admin 127.0.0.1:0, waiting up to 30 s for the
+# line. Returns 1 (said on stderr) if it dies or never says: the caller
+# stops the scenario (it runs in a command substitution).
+admin_port_of() {
+    local port i
+    for i in $(seq 1 300); do
+        port=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
+            "$1" | head -n 1)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        alive "$2" || { log "FAIL: $3 died at start" >&2; return 1; }
+        sleep 0.1
+    done
+    log "FAIL: $3 did not say its admin port" >&2
+    return 1
+}
+
 # start_admin_router RULES_FILE [ARGS...]: start_router with that rules
 # file and an admin endpoint on a free loopback port; sets ADMIN (the
 # port) and URL.
@@ -356,15 +373,7 @@ start_admin_router() {
     local rules=$1 i
     shift
     RULES=$rules start_router --admin 127.0.0.1:0 "$@"
-    ADMIN=
-    for i in $(seq 1 100); do
-        ADMIN=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-            "$ROUTER_LOG" | head -n 1)
-        [ -n "$ADMIN" ] && break
-        alive "$ROUTER_PID" || fail "router died at start"
-        sleep 0.1
-    done
-    [ -n "$ADMIN" ] || fail "router did not say its admin port"
+    ADMIN=$(admin_port_of "$ROUTER_LOG" "$ROUTER_PID" router) || exit 1
     URL=http://127.0.0.1:$ADMIN
     log "admin endpoint at $URL"
 }
