@@ -46,10 +46,8 @@ typedef struct pipeline_conf {
     /* Fleet (--rules-topic): rules versions are the fleet's, given by
      * the caller. A newly assigned partition is held (not routed) until
      * rules_synced() says the rules were the latest at some moment after
-     * the assignment, and the running version is at least the one its
-     * previous owner's last commit carries (the commits on revoke and at
-     * shutdown carry it in their metadata; auto commits carry none): a
-     * partition never goes back to older rules when it moves. */
+     * the assignment: a partition never goes back to older rules when it
+     * moves (pipeline_hold.c). */
     int fleet;
     int64_t rules_version; /* fleet: version of the rules given to
                             * pipeline_create() (else 1) */

@@ -475,9 +475,6 @@ static void shutdown_clean(pipeline_t *p)
         /* What was routed commits with its offsets, or is aborted and
          * routed again after a restart. */
         pl_txn_commit(p);
-    } else if (p->conf.fleet) {
-        pl_offsets_flush(p);
-        pl_offsets_commit(p, 0);
     } else {
         pl_offsets_flush(p);
         err = rd_kafka_commit(p->rkc, NULL, 0);

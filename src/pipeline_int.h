@@ -54,8 +54,6 @@ typedef struct pl_part {
     int held;                  /* fleet: assigned, not routed until the
                                 * rules are recent enough (pipeline_hold.c) */
     int64_t held_since;        /* ms, when it was assigned */
-    int64_t need_version;      /* the version its last commit carries,
-                                * -1 none, -2 not asked yet */
     rd_kafka_message_t **hold; /* messages consumed while held, in
                                 * order (owned) */
     size_t nhold, hold_cap;
@@ -196,7 +194,6 @@ struct pipeline {
     size_t nerrors;
     uint64_t unmatched_pub;
     int64_t no_assignment_since; /* ms, 0 while partitions are assigned */
-    int64_t hold_asked_at;       /* fleet: last committed() query, ms */
 
     pl_txn_t *txn; /* exactly-once state (owned), NULL without it */
     uint64_t txn_commits_pub, txn_aborts_pub; /* published to metrics */
@@ -267,15 +264,6 @@ rd_kafka_topic_partition_list_t *pl_offsets_list(
     void *opaque);
 /* offsets_store the live partitions' low watermarks that moved. */
 void pl_offsets_flush(pipeline_t *p);
-/* Commit the low watermarks of the live partitions (fleet: with the
- * running rules version in the metadata), async or not. Only where the
- * group is not rebalancing (shutdown): librdkafka 2.0.2 takes a commit
- * refused for an old generation as the assignment lost. */
-void pl_offsets_commit(pipeline_t *p, int async);
-/* The commit metadata of version (fleet), and back: -1 when md is not
- * one. */
-#define PL_VERSION_MD "router.rules.version="
-int64_t pl_version_of_md(const void *md, size_t len);
 /* How many live partitions are held (fleet), and the longest hold so far
  * (ms). */
 int pl_hold_count(const pipeline_t *p, int64_t now, int64_t *longest);

@@ -74,7 +74,6 @@ pl_part_t *pl_part_add(pipeline_t *p, const char *topic, int32_t partition)
     pt->partition = partition;
     pt->stored = -1;
     pt->txn_base = -1;
-    pt->need_version = -2;
     b = part_bucket(p, topic, partition);
     pt->next = p->parts[b];
     p->parts[b] = pt;
@@ -137,40 +136,11 @@ rd_kafka_topic_partition_list_t *pl_offsets_list(
     {
         int64_t off = tracker_commit_offset(pt->tr);
 
-        if (pick(p, pt, &off, opaque)) {
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
-
-            tp->offset = off;
-            if (p->conf.fleet) {
-                char md[64];
-                int n = snprintf(md, sizeof(md), PL_VERSION_MD "%" PRId64,
-                                 p->cur->version);
-
-                /* The list frees it (rd_free is free). */
-                if ((tp->metadata = malloc((size_t)n)))
-                    memcpy(tp->metadata, md, (size_t)n);
-                tp->metadata_size = tp->metadata ? (size_t)n : 0;
-            }
-        }
+        if (pick(p, pt, &off, opaque))
+            rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition)
+                ->offset = off;
     }
     return l;
-}
-
-int64_t pl_version_of_md(const void *md, size_t len)
-{
-    size_t pl = sizeof(PL_VERSION_MD) - 1;
-    char num[32];
-    char *end;
-    long long v;
-
-    if (!md || len <= pl || len - pl >= sizeof(num) ||
-        memcmp(md, PL_VERSION_MD, pl))
-        return -1;
-    memcpy(num, (const char *)md + pl, len - pl);
-    num[len - pl] = '\0';
-    v = strtoll(num, &end, 10);
-    return *end || v < 0 ? -1 : (int64_t)v;
 }
 
 int pl_hold_count(const pipeline_t *p, int64_t now, int64_t *longest)
@@ -214,26 +184,5 @@ void pl_offsets_flush(pipeline_t *p)
                 pt->stored = tp->offset;
         }
     }
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* pl_offsets_list() pick: live partitions with an offset to commit. */
-static int pick_live(pipeline_t *p, pl_part_t *pt, int64_t *off, void *opaque)
-{
-    (void)p;
-    (void)opaque;
-    return !pt->revoked && !pt->held && *off >= 0;
-}
-
-void pl_offsets_commit(pipeline_t *p, int async)
-{
-    rd_kafka_topic_partition_list_t *l = pl_offsets_list(p, pick_live, NULL);
-    rd_kafka_resp_err_t err;
-
-    if (!l)
-        return;
-    if (l->cnt > 0 && (err = rd_kafka_commit(p->rkc, l, async)) &&
-        err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        log_warn("commit: %s", rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
 }
