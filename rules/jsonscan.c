@@ -181,22 +181,56 @@ static size_t check_escape(jsonscan_t *js, const uint8_t *b, size_t len,
     return 12;
 }
 
-/* Scan the string whose opening quote is at b[q]. On success *end gets the
- * offset of the closing quote and *escaped whether there was a '\'.
- * Returns 0, or -1 after recording the failure. */
-static int scan_string(jsonscan_t *js, const uint8_t *b, size_t len, size_t q,
-                       size_t *end, uint8_t *escaped)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The high bit of each byte of w that is '"', '\\', below 0x20 or 0x80 and
+ * above; bytes above the first such byte may be flagged wrongly (a borrow
+ * runs upwards), the first one never is. */
+static inline uint64_t special_bytes(uint64_t w)
 {
-    size_t p = q + 1, k;
+    uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
+
+    return ((q - ONES) & ~q) | ((s - ONES) & ~s) | (w - ONES * 0x20) | w;
+}
+
+/* The offset of the first byte from b[p] on that is not SC_PLAIN, or len.
+ * Eight bytes at a time, jumping straight to the first special one: most
+ * strings of an event are shorter than a word. */
+static inline size_t skip_plain(const uint8_t *b, size_t len, size_t p)
+{
+    uint64_t w, m;
+
+    while (len - p >= 8) {
+        memcpy(&w, b + p, 8);
+        m = special_bytes(w) & HIGHS;
+        if (m)
+            return p + (size_t)(__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < len && str_class[b[p]] == SC_PLAIN)
+        p++;
+    return p;
+}
+#else
+static inline size_t skip_plain(const uint8_t *b, size_t len, size_t p)
+{
+    while (p < len && str_class[b[p]] == SC_PLAIN)
+        p++;
+    return p;
+}
+#endif
+
+/* The rest of the string whose opening quote is at b[q], from b[p], the
+ * first byte that is not plain ASCII. As scan_string(). */
+static int scan_string_rest(jsonscan_t *js, const uint8_t *b, size_t len,
+                            size_t q, size_t p, size_t *end, uint8_t *escaped)
+{
+    size_t k;
     uint8_t c;
 
     for (;;) {
-        /* Plain bytes four at a time (SC_PLAIN is 0), then one by one. */
-        while (len - p >= 4 && !(str_class[b[p]] | str_class[b[p + 1]] |
-                                 str_class[b[p + 2]] | str_class[b[p + 3]]))
-            p += 4;
-        while (p < len && str_class[b[p]] == SC_PLAIN)
-            p++;
         if (p >= len)
             return fail(js, "unterminated string", q);
         c = str_class[b[p]];
@@ -227,7 +261,24 @@ static int scan_string(jsonscan_t *js, const uint8_t *b, size_t len, size_t q,
             p += k + 1;
             break;
         }
+        p = skip_plain(b, len, p);
     }
+}
+
+/* Scan the string whose opening quote is at b[q]. On success *end gets the
+ * offset of the closing quote and *escaped whether there was a '\'.
+ * Returns 0, or -1 after recording the failure. Inline for the common
+ * string of plain ASCII; escapes and UTF-8 take the call. */
+static inline int scan_string(jsonscan_t *js, const uint8_t *b, size_t len,
+                              size_t q, size_t *end, uint8_t *escaped)
+{
+    size_t p = skip_plain(b, len, q + 1);
+
+    if (p < len && b[p] == '"') {
+        *end = p;
+        return 0;
+    }
+    return scan_string_rest(js, b, len, q, p, end, escaped);
 }
 
 /* Scan the number at b[p]. Returns the offset after it, or 0 after

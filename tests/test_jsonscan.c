@@ -248,6 +248,62 @@ static char *nested(size_t n, size_t *len)
     return s;
 }
 
+/* The string scan reads eight bytes at a time: each kind of byte that ends
+ * a plain run (quote, escape, control character, UTF-8, bad UTF-8) is found
+ * at every offset of a run of 0 to 24 plain bytes, also where fewer than
+ * eight bytes are left before the end of the input. */
+static void test_string_specials_at_every_offset(void **state)
+{
+    static const struct {
+        const char *tail; /* what follows the plain run, in the string */
+        int ok;
+        const char *why;
+        size_t extra; /* the error offset after the run, from its start */
+    } kinds[] = {
+        {"\"", 1, NULL, 0},
+        {"\\n\"", 1, NULL, 0},
+        {"\\u00e9\"", 1, NULL, 0},
+        {"\xc3\xa9\"", 1, NULL, 0},
+        {"\xe2\x82\xac\"", 1, NULL, 0},
+        {"\x7f\"", 1, NULL, 0},
+        {"\x1f\"", 0, "control character", 0},
+        {"\x80\"", 0, "invalid UTF-8", 0},
+        {"\xc3(\"", 0, "invalid UTF-8", 0},
+        {"\\x\"", 0, "invalid escape", 0},
+    };
+    jsonscan_t *js = jsonscan_create(0);
+    char in[64], out[64];
+    size_t run, k, off, n;
+    const jsonscan_tok_t *t;
+
+    (void)state;
+    assert_non_null(js);
+    for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        for (run = 0; run <= 24; run++) {
+            int len = snprintf(in, sizeof(in), "[\"%.*s%s]", (int)run,
+                               "abcdefghijklmnopqrstuvwxyz", kinds[k].tail);
+            int rc = jsonscan_parse(js, in, (size_t)len);
+
+            assert_int_equal(rc, kinds[k].ok ? 0 : -1);
+            if (!kinds[k].ok) {
+                assert_non_null(strstr(jsonscan_error(js, &off), kinds[k].why));
+                assert_int_equal(off, 2 + run + kinds[k].extra);
+                continue;
+            }
+            t = jsonscan_tokens(js, &n);
+            assert_int_equal(n, 2);
+            assert_int_equal(t[1].type, JSONSCAN_STRING);
+            assert_int_equal(t[1].start, 2);
+            assert_int_equal(t[1].len, (size_t)len - 2 - 2);
+            assert_int_equal(jsonscan_str_copy(js, &t[1], out, sizeof(out)) >=
+                                 (ssize_t)run,
+                             1);
+            assert_memory_equal(out, "abcdefghijklmnopqrstuvwxyz", run);
+        }
+    }
+    jsonscan_destroy(js);
+}
+
 static void test_depth_limit_default(void **state)
 {
     jsonscan_t *js = jsonscan_create(0);
@@ -858,6 +914,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_every_prefix_of_a_document_is_invalid),
+        cmocka_unit_test(test_string_specials_at_every_offset),
         cmocka_unit_test(test_depth_limit_default),
         cmocka_unit_test(test_depth_limit_custom_objects_and_arrays),
         cmocka_unit_test(test_100000_deep_is_rejected),
