@@ -196,10 +196,18 @@ typedef struct rules_top {
  * rs->top_map instead of comparing with each. */
 #define RULES_TOP_LINEAR 16
 
-/* Buckets of rs->top_hint, by name length and first byte. */
-#define RULES_TOP_HINTS         64
-#define RULES_TOP_HINT(len, c0) (((len)*7u + (c0)) & (RULES_TOP_HINTS - 1))
-#define RULES_TOP_SEVERAL       255
+/* Buckets of rs->top_hint, by name length, first and last byte. */
+#define RULES_TOP_HINTS   256
+#define RULES_TOP_SEVERAL 255
+
+static inline unsigned rules_top_hint(const char *name, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return ((unsigned)len * 7u + (unsigned char)name[0] * 3u +
+            (unsigned char)name[len - 1]) &
+           (RULES_TOP_HINTS - 1);
+}
 
 struct rules_set {
     char **sources; /* owned strings */

@@ -30,8 +30,7 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
     unsigned h;
 
     if (!k->escaped) { /* most names: one bucket, one candidate */
-        h = rs->top_hint[RULES_TOP_HINT(k->len,
-                                        k->len ? (unsigned char)in[0] : 0u)];
+        h = rs->top_hint[rules_top_hint(in, k->len)];
         if (h == 0)
             return -1;
         if (h != RULES_TOP_SEVERAL) {
@@ -42,9 +41,13 @@ static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
         }
     }
     if (rs->ntops <= RULES_TOP_LINEAR) {
-        for (i = 0; i < rs->ntops; i++)
-            if (jsonscan_str_eq(sc->js, k, rs->tops[i].name, rs->tops[i].len))
+        for (i = 0; i < rs->ntops; i++) {
+            t = &rs->tops[i];
+            if (k->escaped
+                    ? jsonscan_str_eq(sc->js, k, t->name, t->len)
+                    : k->len == t->len && memcmp(in, t->name, t->len) == 0)
                 return (long)i;
+        }
         return -1;
     }
     if (rules_str(sc, k, &p, &n) != 0)

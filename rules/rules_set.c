@@ -207,8 +207,7 @@ int rules_tops_build(rules_set_t *rs)
             return -1;
         top->slot = (uint32_t)i;
         rs->ptr_top[i] = 1;
-        h = &rs->top_hint[RULES_TOP_HINT(
-            top->len, top->len ? (unsigned char)top->name[0] : 0u)];
+        h = &rs->top_hint[rules_top_hint(top->name, top->len)];
         *h = *h == 0 && rs->ntops + 1 < RULES_TOP_SEVERAL
                  ? (uint8_t)(rs->ntops + 1)
                  : RULES_TOP_SEVERAL;
