@@ -341,8 +341,8 @@ static const char *bad_value(uint8_t c)
 /* Scan an object member name at b[*pp] (whitespace skipped) and the ':'
  * after it, adding its token as number *n. Returns 0, or -1 after recording
  * the failure. */
-static int scan_key(jsonscan_t *js, const uint8_t *b, size_t len, size_t *pp,
-                    size_t *n)
+static inline __attribute__((always_inline)) int
+scan_key(jsonscan_t *js, const uint8_t *b, size_t len, size_t *pp, size_t *n)
 {
     jsonscan_tok_t *t;
     size_t p = *pp, end;
