@@ -67,6 +67,8 @@ static int scratch_fit(rules_scratch_t *sc, const rules_set_t *rs)
     /* dests and dtmp share dests_cap: it moves once both have grown. */
     size_t dcap = sc->dests_cap, tcap = sc->dests_cap;
 
+    if (sc->fit_serial == rs->serial)
+        goto stamp;
     if (mem_grow(&sc->pc, &sc->pc_cap, rs->nptrs, sizeof(*sc->pc)) != 0 ||
         mem_grow(&sc->hc, &sc->hc_cap, rs->nheaders, sizeof(*sc->hc)) != 0 ||
         mem_grow(&sc->tseen, &sc->tseen_cap, rs->ntopics, sizeof(*sc->tseen)) !=
@@ -81,6 +83,8 @@ static int scratch_fit(rules_scratch_t *sc, const rules_set_t *rs)
         mem_grow(&sc->dtmp, &tcap, rs->max_dests, sizeof(*sc->dtmp)) != 0)
         return -1;
     sc->dests_cap = dcap;
+    sc->fit_serial = rs->serial;
+stamp:
     /* A new stamp for the caches; on wrap-around forget every stamp. */
     if (++sc->gen == 0) {
         memset(sc->pc, 0, sc->pc_cap * sizeof(*sc->pc));

@@ -210,7 +210,9 @@ static inline unsigned rules_top_hint(const char *name, size_t len)
 }
 
 struct rules_set {
-    char **sources; /* owned strings */
+    uint64_t serial; /* unique per loaded set, from 1: a scratch fitted to
+                      * this set knows it without re-checking sizes */
+    char **sources;  /* owned strings */
     size_t nsources;
     char *dead_letter;        /* owned, NULL when none */
     uint8_t unmatched;        /* enum rules_unmatched */
@@ -285,6 +287,7 @@ typedef struct rules_cursor {
 
 struct rules_scratch {
     uint32_t gen;           /* this message's stamp for the caches */
+    uint64_t fit_serial;    /* serial of the set the buffers fit, 0 none */
     const rules_set_t *rs;  /* the message being evaluated: rule set */
     const rules_msg_t *msg; /* and message */
     jsonscan_t *js;

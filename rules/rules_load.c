@@ -3,6 +3,7 @@
 #include "rules_internal.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,9 @@ static int load_top(rules_ctx_t *cx, const json_t *root)
     return 0;
 }
 
+/* Serial numbers of loaded rule sets (rules_set.serial), from 1. */
+static atomic_uint_fast64_t serials;
+
 rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
                            unsigned flags)
 {
@@ -460,6 +464,7 @@ rules_set_t *rules_load_ex(const char *text, size_t len, rules_error_t *err,
         rules_fail(&cx, "out of memory");
         goto err;
     }
+    rs->serial = atomic_fetch_add(&serials, 1) + 1;
     cx.rs = rs;
     if (load_top(&cx, root) != 0)
         goto err;
