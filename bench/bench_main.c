@@ -573,6 +573,25 @@ static void rm_work(const char *dir)
         bench_say("could not remove %s", dir);
 }
 
+/* router-bench rules N PREFIX LIVE FILE: write the bench's rule set of N
+ * routes (bench/profile.sh runs the router on it by hand). */
+static int cmd_rules(int argc, char **argv)
+{
+    char errstr[512];
+    int n = argc == 5 ? atoi(argv[1]) : 0;
+
+    if (n < 1) {
+        fprintf(stderr, "usage: router-bench rules N PREFIX LIVE FILE\n");
+        return 2;
+    }
+    if (bench_rules_write(argv[4], n, argv[2], argv[3], errstr,
+                          sizeof(errstr))) {
+        fprintf(stderr, "router-bench rules: %s\n", errstr);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static bench_t b;
@@ -593,6 +612,8 @@ int main(int argc, char **argv)
         return bench_cmd_copy(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "fanout"))
         return bench_cmd_fanout(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "rules"))
+        return cmd_rules(argc - 1, argv + 1);
     if (parse(&b, argc, argv))
         return 2;
     if (defaults(&b.cprops, default_cprops) ||
