@@ -12,7 +12,6 @@ uint64_t rules_hash(uint32_t tag, const void *key, size_t len)
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ (tag * 0xff51afd7ed558ccdULL) ^
                  ((uint64_t)len * 0xc4ceb9fe1a85ec53ULL);
     uint64_t w;
-    size_t i;
 
     for (; len >= 8; len -= 8, p += 8) {
         memcpy(&w, p, 8);
@@ -20,8 +19,17 @@ uint64_t rules_hash(uint32_t tag, const void *key, size_t len)
         h ^= h >> 29;
     }
     if (len > 0) {
-        for (w = 0, i = 0; i < len; i++)
-            w |= (uint64_t)p[i] << (8 * i);
+        /* The last 1 to 7 bytes without a loop: two overlapping 4-byte
+         * words, or the first, middle and last byte (len is mixed in). */
+        if (len >= 4) {
+            uint32_t lo, hi;
+            memcpy(&lo, p, 4);
+            memcpy(&hi, p + len - 4, 4);
+            w = (uint64_t)lo | (uint64_t)hi << 32;
+        } else {
+            w = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
+                (uint64_t)p[len - 1] << 16;
+        }
         h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
         h ^= h >> 29;
     }
