@@ -222,14 +222,14 @@ static void index_lookup(const rules_set_t *rs, uint32_t slot,
     const jsonscan_tok_t *t;
     const void *key = "";
     const char *p;
-    size_t len = 0, n;
+    size_t len = 0;
     long ti = rules_field(sc, slot);
     uint32_t tag;
     double d;
 
     if (ti < 0)
         return;
-    t = &jsonscan_tokens(sc->js, &n)[ti];
+    t = &sc->jtoks[ti];
     switch (t->type) {
     case JSONSCAN_STRING:
         if (rules_str(sc, t, &p, &len) != 0)

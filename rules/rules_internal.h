@@ -291,9 +291,11 @@ struct rules_scratch {
     const rules_set_t *rs;  /* the message being evaluated: rule set */
     const rules_msg_t *msg; /* and message */
     jsonscan_t *js;
-    int json;                /* 0: not parsed yet, 1: valid, -1: not */
-    pcre2_match_data *md;    /* one pair, shared by every pattern */
-    pcre2_match_context *mc; /* match and depth limits, JIT stack */
+    int json;                    /* 0: not parsed yet, 1: valid, -1: not */
+    const char *jin;             /* json == 1: the parsed input */
+    const jsonscan_tok_t *jtoks; /* and its tokens (no call per use) */
+    pcre2_match_data *md;        /* one pair, shared by every pattern */
+    pcre2_match_context *mc;     /* match and depth limits, JIT stack */
     pcre2_jit_stack *jit;
     locale_t cloc;             /* "C" numbers for strtod_l() */
     const rules_cond_t *limit; /* the regex that hit a limit */

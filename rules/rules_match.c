@@ -11,11 +11,16 @@ int rules_json(rules_scratch_t *sc)
 {
     const rules_msg_t *m = sc->msg;
 
-    if (sc->json == 0)
+    if (sc->json == 0) {
         sc->json = m->value != NULL &&
                            jsonscan_parse(sc->js, m->value, m->value_len) == 0
                        ? 1
                        : -1;
+        if (sc->json == 1) {
+            sc->jin = jsonscan_input(sc->js);
+            sc->jtoks = jsonscan_tokens(sc->js, NULL);
+        }
+    }
     return sc->json;
 }
 
@@ -23,7 +28,7 @@ int rules_json(rules_scratch_t *sc)
 static long top_find(rules_scratch_t *sc, const jsonscan_tok_t *k)
 {
     const rules_set_t *rs = sc->rs;
-    const char *in = jsonscan_input(sc->js) + k->start, *p;
+    const char *in = sc->jin + k->start, *p;
     const rules_map_ent_t *e;
     const rules_top_t *t;
     size_t i, n;
@@ -111,12 +116,11 @@ int rules_field_num(rules_scratch_t *sc, uint32_t slot, double *out)
     rules_pcache_t *pc = &sc->pc[slot];
     const jsonscan_tok_t *t;
     long ti = rules_field(sc, slot);
-    size_t n;
 
     if (ti < 0)
         return -1;
     if (pc->numgen != sc->gen) {
-        t = &jsonscan_tokens(sc->js, &n)[ti];
+        t = &sc->jtoks[ti];
         if (t->type != JSONSCAN_NUMBER ||
             jsonscan_number(sc->js, t, &pc->num) != 0)
             return -1;
@@ -132,7 +136,7 @@ int rules_str(rules_scratch_t *sc, const jsonscan_tok_t *t, const char **p,
     ssize_t r;
 
     if (!t->escaped) {
-        *p = jsonscan_input(sc->js) + t->start;
+        *p = sc->jin + t->start;
         *n = t->len;
         return 0;
     }
@@ -317,7 +321,7 @@ static int field_op(const rules_cond_t *c, rules_scratch_t *sc)
 
     if (ti < 0)
         return 0;
-    t = &jsonscan_tokens(sc->js, &n)[ti];
+    t = &sc->jtoks[ti];
     switch (c->op) {
     case OP_EQ:
         return lit_eq(sc, c->slot, t, &c->lits[0]);
