@@ -387,8 +387,17 @@ void rules_cond_free(rules_cond_t *c);
 /* 1 when c holds, 0 when not, -1 when a regex hit a limit (sc->limit and
  * sc->limit_rc say which). */
 int rules_cond_eval(const rules_cond_t *c, rules_scratch_t *sc);
-/* The token of pointer slot in the value, -1 when absent or not JSON. */
-long rules_field(rules_scratch_t *sc, uint32_t slot);
+/* rules_field() when slot is not resolved for this message yet. */
+long rules_field_resolve(rules_scratch_t *sc, uint32_t slot);
+
+/* The token of pointer slot in the value, -1 when absent or not JSON.
+ * Inline: most calls find the slot resolved for this message. */
+static inline long rules_field(rules_scratch_t *sc, uint32_t slot)
+{
+    const rules_pcache_t *pc = &sc->pc[slot];
+
+    return pc->gen == sc->gen ? pc->tok : rules_field_resolve(sc, slot);
+}
 /* The number at pointer slot: 0, or -1 when absent or not a number. */
 int rules_field_num(rules_scratch_t *sc, uint32_t slot, double *out);
 /* Parse the value once: 1 when it is JSON, -1 when not (or null). */

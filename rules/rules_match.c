@@ -94,19 +94,16 @@ static void top_pass(rules_scratch_t *sc)
     }
 }
 
-long rules_field(rules_scratch_t *sc, uint32_t slot)
+long rules_field_resolve(rules_scratch_t *sc, uint32_t slot)
 {
     rules_pcache_t *pc = &sc->pc[slot];
 
-    if (pc->gen != sc->gen) {
-        if (sc->rs->ptr_top[slot]) {
-            top_pass(sc);
-        } else {
-            pc->gen = sc->gen;
-            pc->tok = rules_json(sc) == 1
-                          ? jsonptr_get(sc->js, sc->rs->ptrs[slot])
-                          : -1;
-        }
+    if (sc->rs->ptr_top[slot]) {
+        top_pass(sc);
+    } else {
+        pc->gen = sc->gen;
+        pc->tok =
+            rules_json(sc) == 1 ? jsonptr_get(sc->js, sc->rs->ptrs[slot]) : -1;
     }
     return pc->tok;
 }
