@@ -2,8 +2,11 @@
 # profile.sh - where the router's instructions go, per message, against the
 # fan-out floor's: both run under callgrind on the same backlog of a mock
 # cluster (the bench's events, rule set and client settings), one after
-# the other. Instruction counts do not depend on the machine's load, so
-# two builds compare exactly (ROUTER=/other/router bench/profile.sh).
+# the other. The routing work per message (pl_route and below) does not
+# depend on the machine's load, so two builds compare exactly
+# (ROUTER=/other/router bench/profile.sh); the all-thread totals include
+# librdkafka's polling, which grows on a loaded machine: compare those
+# from runs on an idle one.
 #
 #   bench/profile.sh [MESSAGES] [RULES]      (default 50000 100)
 #
