@@ -22,6 +22,7 @@
 #define STALE_MS        10000 /* not at the end for longer: unhealthy */
 #define WRITER_HEADER   "router.rules.writer"
 #define CLOSE_WAIT_MS   10000 /* wait this long for the reader to return */
+#define REFRESH_MS      5000  /* bound on a metadata refresh after a failure */
 
 struct rulestopic {
     char *topic;          /* owned */
@@ -527,6 +528,33 @@ int rulestopic_start(rulestopic_t *rt, rulestopic_cb *cb, void *opaque)
     return 0;
 }
 
+/* Produce the rules record, its delivery report to pb. */
+static rd_kafka_resp_err_t produce(rulestopic_t *rt, const char *text,
+                                   size_t len, publish_t *pb)
+{
+    return rd_kafka_producev(rt->rkp, RD_KAFKA_V_TOPIC(rt->topic),
+                             RD_KAFKA_V_PARTITION(0),
+                             RD_KAFKA_V_KEY(rt->group, strlen(rt->group)),
+                             RD_KAFKA_V_VALUE((void *)text, len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_HEADER(WRITER_HEADER, rt->writer, -1),
+                             RD_KAFKA_V_OPAQUE(pb), RD_KAFKA_V_END);
+}
+
+/* After a failed publish: the producer's metadata again. librdkafka 2.0.2
+ * keeps a topic-level produce error (TOPIC_AUTHORIZATION_FAILED) and fails
+ * every later produce to the topic at once, until its metadata is next
+ * updated (topic.metadata.refresh.interval.ms), even when the cause is
+ * gone. describe() asks for every topic, so it creates none. */
+static void refresh(rulestopic_t *rt)
+{
+    char why[256];
+    int brokers;
+
+    if (describe(rt, REFRESH_MS, &brokers, why, sizeof(why)) < 0)
+        log_debug("rules topic %s: metadata refresh: %s", rt->topic, why);
+}
+
 int64_t rulestopic_publish(rulestopic_t *rt, const char *text, size_t len,
                            char *errstr, size_t errstr_size)
 {
@@ -539,13 +567,11 @@ int64_t rulestopic_publish(rulestopic_t *rt, const char *text, size_t len,
         return -1;
     }
     pthread_mutex_lock(&rt->pub);
-    err = rd_kafka_producev(rt->rkp, RD_KAFKA_V_TOPIC(rt->topic),
-                            RD_KAFKA_V_PARTITION(0),
-                            RD_KAFKA_V_KEY(rt->group, strlen(rt->group)),
-                            RD_KAFKA_V_VALUE((void *)text, len),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_HEADER(WRITER_HEADER, rt->writer, -1),
-                            RD_KAFKA_V_OPAQUE(pb), RD_KAFKA_V_END);
+    if ((err = produce(rt, text, len, pb))) {
+        /* Perhaps an error librdkafka kept from an earlier failure. */
+        refresh(rt);
+        err = produce(rt, text, len, pb);
+    }
     if (err) {
         pthread_mutex_unlock(&rt->pub);
         free(pb);
@@ -557,6 +583,8 @@ int64_t rulestopic_publish(rulestopic_t *rt, const char *text, size_t len,
     end = clock_ms() + rt->msg_timeout_ms + 30000;
     while (!pb->done && clock_ms() < end)
         rd_kafka_poll(rt->rkp, 100);
+    if (pb->done && pb->err)
+        refresh(rt); /* so that the next publish meets the cause, if any */
     pthread_mutex_unlock(&rt->pub);
     if (!pb->done) {
         /* pb is left to the late report: it must not write freed memory. */
