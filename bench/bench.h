@@ -190,5 +190,10 @@ int bench_cmd_copy(int argc, char **argv);
 /* The fan-out floor: the copy loop producing each message (key and
  * headers kept) to -d PREFIX.<type>, its "type" found by a plain scan. */
 int bench_cmd_fanout(int argc, char **argv);
+/* router-bench wait -b BS -t TOPICS -n N: until the topics' high
+ * watermarks add up to N (bench/profile.sh's "landed"). Exit status 0,
+ * 1 when they do not within CHILD_TIMEOUT_S or cannot be read, 2 on bad
+ * arguments. */
+int bench_cmd_wait(int argc, char **argv);
 
 #endif

@@ -604,3 +604,29 @@ int bench_cmd_fanout(int argc, char **argv)
 {
     return consume_cmd(argc, argv, 2);
 }
+
+int bench_cmd_wait(int argc, char **argv)
+{
+    double end = bench_now() + CHILD_TIMEOUT_S;
+    bench_watch_t *w;
+    child_opts_t o;
+    char errstr[512];
+    int64_t got = -1;
+
+    if (parse_child_opts(argc, argv, &o))
+        return 2;
+    if (!(w = bench_watch_new(o.bs, o.topics, o.ntopics, errstr,
+                              sizeof(errstr)))) {
+        fprintf(stderr, "wait: %s\n", errstr);
+        return 1;
+    }
+    while ((got = bench_watch_total(w)) < o.count && bench_now() < end)
+        bench_sleep_ms(50);
+    bench_watch_destroy(w);
+    if (got < o.count) {
+        fprintf(stderr, "wait: %" PRId64 " of %ld messages in %.0f s\n", got,
+                o.count, CHILD_TIMEOUT_S);
+        return 1;
+    }
+    return 0;
+}

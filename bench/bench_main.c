@@ -573,6 +573,26 @@ static void rm_work(const char *dir)
         bench_say("could not remove %s", dir);
 }
 
+/* router-bench settings [preload]: the -X settings every tool gets
+ * ("consumer.k=v" and "producer.k=v"), or the backlog producer's, one per
+ * line (bench/profile.sh runs the router with them by hand). */
+static int cmd_settings(int argc, char **argv)
+{
+    int preload = argc == 2 && !strcmp(argv[1], "preload");
+
+    if (argc > 2 || (argc == 2 && !preload)) {
+        fprintf(stderr, "usage: router-bench settings [preload]\n");
+        return 2;
+    }
+    for (size_t i = 0; !preload && default_cprops[i]; i++)
+        printf("consumer.%s\n", default_cprops[i]);
+    for (size_t i = 0; !preload && default_pprops[i]; i++)
+        printf("producer.%s\n", default_pprops[i]);
+    for (size_t i = 0; preload && preload_props[i]; i++)
+        printf("producer.%s\n", preload_props[i]);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* router-bench rules N PREFIX LIVE FILE: write the bench's rule set of N
  * routes (bench/profile.sh runs the router on it by hand). */
 static int cmd_rules(int argc, char **argv)
@@ -614,6 +634,10 @@ int main(int argc, char **argv)
         return bench_cmd_fanout(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "rules"))
         return cmd_rules(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "settings"))
+        return cmd_settings(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "wait"))
+        return bench_cmd_wait(argc - 1, argv + 1);
     if (parse(&b, argc, argv))
         return 2;
     if (defaults(&b.cprops, default_cprops) ||

@@ -23,20 +23,22 @@ R=${2:-100}
 P=16  # source partitions, as the bench's base configuration
 DP=4  # partitions of each destination
 OUT=$(mktemp -d /tmp/router-profile.XXXXXX)
-CONS=(-X consumer.fetch.wait.max.ms=10 -X consumer.queued.max.messages.kbytes=131072
-      -X consumer.queued.min.messages=1000000)
-PROD=(-X producer.enable.idempotence=true -X producer.acks=all
-      -X producer.partitioner=murmur2_random -X producer.linger.ms=5
-      -X producer.batch.num.messages=10000
-      -X producer.queue.buffering.max.messages=100000)
 VG=(valgrind --tool=callgrind --separate-threads=yes)
 
 say() { echo "profile: $*" >&2; }
 die() { say "$*"; exit 1; }
-for t in valgrind callgrind_annotate jq curl; do
+for t in valgrind callgrind_annotate jq; do
     command -v "$t" >/dev/null || die "$t is needed (make deps)"
 done
 [ -x "$RB" ] && [ -x "$ROUTER" ] || die "build first: make"
+# xargs_of [preload]: the bench's -X settings, as arguments.
+xargs_of() {
+    local s
+    "$RB" settings "$@" | while read -r s; do printf -- '-X\n%s\n' "$s"; done
+}
+mapfile -t X < <(xargs_of)
+mapfile -t XPRE < <(xargs_of preload)
+[ "${#X[@]}" -gt 0 ] && [ "${#XPRE[@]}" -gt 0 ] || die "no bench settings"
 
 pids=()
 cleanup() {
@@ -63,55 +65,32 @@ create() {
 create bench.src "$P"
 create prof.r.live "$P"
 create prof.r.dead 1
+DESTS=
 for t in $(jq -r '.routes[0:10][].to' "$OUT/rules.json"); do
     create "$t" "$DP"
     create "prof.f.${t#prof.r.}" "$DP"
+    DESTS=${DESTS:+$DESTS,}$t
 done
 say "preloading $N events of 200 B into $P partitions"
-"$RB" produce -b "$BS" -t bench.src -n "$N" --size 200 \
-    -X producer.linger.ms=200 -X producer.batch.size=1000000 \
-    -X producer.batch.num.messages=100000 -X producer.acks=1 \
-    -X producer.enable.idempotence=false \
-    -X producer.queue.buffering.max.messages=1000000 \
-    -X producer.queue.buffering.max.kbytes=1048576 </dev/null >/dev/null
+"$RB" produce -b "$BS" -t bench.src -n "$N" --size 200 "${XPRE[@]}" \
+    </dev/null >/dev/null
 
 say "fan-out floor under callgrind"
 "${VG[@]}" --callgrind-out-file="$OUT/floor.cg" \
-    "$RB" fanout -b "$BS" -t bench.src -d prof.f -n "$N" \
-    "${CONS[@]}" "${PROD[@]}" </dev/null >/dev/null 2>"$OUT/floor.log" ||
+    "$RB" fanout -b "$BS" -t bench.src -d prof.f -n "$N" "${X[@]}" \
+    </dev/null >/dev/null 2>"$OUT/floor.log" ||
     die "the floor failed: $OUT/floor.log"
 
-# The admin endpoint says when the backlog is routed; its librdkafka
-# statistics (lag, every 5 s) are off, as with the bench's --admin off.
+# As in the bench: no admin endpoint (so no librdkafka statistics); the
+# backlog is routed when the destinations hold it.
 say "router ($R rules) under callgrind"
 "${VG[@]}" --callgrind-out-file="$OUT/router.cg" \
-    "$ROUTER" -b "$BS" -G prof -r "$OUT/rules.json" \
-    --admin 127.0.0.1:0 "${CONS[@]}" "${PROD[@]}" \
-    -X statistics.interval.ms=0 2>"$OUT/router.log" &
+    "$ROUTER" -b "$BS" -G prof -r "$OUT/rules.json" --admin off "${X[@]}" \
+    2>"$OUT/router.log" &
 rpid=$!
 pids+=("$rpid")
-port=
-for _ in $(seq 1 600); do
-    port=$(sed -n 's/.*admin endpoint on .* (port \([0-9]*\)).*/\1/p' \
-        "$OUT/router.log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$rpid" 2>/dev/null || die "the router died: $OUT/router.log"
-    sleep 0.2
-done
-[ -n "$port" ] || die "the router did not say its admin port"
-done_=0
-for _ in $(seq 1 3000); do # 10 minutes at most
-    st=$(curl -sf "http://127.0.0.1:$port/stats" || true)
-    if [ -n "$st" ] &&
-        [ "$(jq -r --argjson n "$N" \
-            '.consumed >= $n and .inflight == 0' <<<"$st")" = true ]; then
-        done_=1
-        break
-    fi
-    kill -0 "$rpid" 2>/dev/null || die "the router died: $OUT/router.log"
-    sleep 0.2
-done
-[ "$done_" = 1 ] || die "the router did not route $N messages in 10 min"
+"$RB" wait -b "$BS" -t "$DESTS" -n "$N" ||
+    die "the router did not route $N messages: $OUT/router.log"
 kill -TERM "$rpid"
 wait "$rpid" || die "the router exited with $?: $OUT/router.log"
 
