@@ -304,6 +304,52 @@ static void test_string_specials_at_every_offset(void **state)
     jsonscan_destroy(js);
 }
 
+/* The eight-byte string scan and the byte class table must agree on every
+ * byte value: each of the 256 after a plain run of 0 to 17 bytes (so at
+ * every offset of a word, and in the tail read byte by byte). */
+static void test_every_byte_value_after_every_run(void **state)
+{
+    jsonscan_t *js = jsonscan_create(0);
+    const jsonscan_tok_t *t;
+    char in[64];
+    size_t run, off, n;
+    unsigned c;
+
+    (void)state;
+    assert_non_null(js);
+    for (c = 0; c < 256; c++) {
+        for (run = 0; run <= 17; run++) {
+            size_t len = 0;
+            int rc;
+
+            in[len++] = '[';
+            in[len++] = '"';
+            memset(in + len, 'a', run);
+            len += run;
+            in[len++] = (char)c;
+            in[len++] = '"';
+            in[len++] = ']';
+            rc = jsonscan_parse(js, in, len);
+            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                assert_int_equal(rc, 0);
+                t = jsonscan_tokens(js, &n);
+                assert_int_equal(n, 2);
+                assert_int_equal(t[1].len, run + 1);
+                continue;
+            }
+            assert_int_equal(rc, -1);
+            (void)jsonscan_error(js, &off);
+            if (c == '"') /* the string ends before it: a second string */
+                assert_int_equal(off, 2 + run + 1);
+            else if (c == '\\') /* \" escapes the quote: never closed */
+                assert_int_equal(off, 1);
+            else /* a control character, or UTF-8 cut short */
+                assert_int_equal(off, 2 + run);
+        }
+    }
+    jsonscan_destroy(js);
+}
+
 static void test_depth_limit_default(void **state)
 {
     jsonscan_t *js = jsonscan_create(0);
@@ -915,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_every_prefix_of_a_document_is_invalid),
         cmocka_unit_test(test_string_specials_at_every_offset),
+        cmocka_unit_test(test_every_byte_value_after_every_run),
         cmocka_unit_test(test_depth_limit_default),
         cmocka_unit_test(test_depth_limit_custom_objects_and_arrays),
         cmocka_unit_test(test_100000_deep_is_rejected),
