@@ -370,7 +370,7 @@ admin_port_of() {
 # file and an admin endpoint on a free loopback port; sets ADMIN (the
 # port) and URL.
 start_admin_router() {
-    local rules=$1 i
+    local rules=$1
     shift
     RULES=$rules start_router --admin 127.0.0.1:0 "$@"
     ADMIN=$(admin_port_of "$ROUTER_LOG" "$ROUTER_PID" router) || exit 1
